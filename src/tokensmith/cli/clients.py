@@ -1,0 +1,307 @@
+"""`tokensmith clients …`: register clients, change them, give and take secrets."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+import click
+import orjson
+
+from tokensmith.cli.context import fail, prepared_node, user_errors
+from tokensmith.domain.clients import Client
+from tokensmith.domain.lifetimes import parse_lifetime
+from tokensmith.domain.registration import build_client, change_client, new_secret
+from tokensmith.domain.secrets import StoredSecret
+from tokensmith.node import Node
+from tokensmith.store.clients import ClientAlreadyExists
+
+_DURATION = re.compile(r"(\d+)([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_claims(values: tuple[str, ...]) -> dict[str, Any]:
+    """`K=V` is a string claim; `K:=JSON` a typed one (number, boolean, list, object)."""
+    claims: dict[str, Any] = {}
+    for item in values:
+        if ":=" in item and item.index(":=") < item.find("=") + 1:
+            name, _, raw = item.partition(":=")
+            try:
+                claims[name] = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                fail(f"claim {name}: not valid JSON")
+        elif "=" in item:
+            name, _, value = item.partition("=")
+            claims[name] = value
+        else:
+            fail(f"claim {item!r}: expected NAME=VALUE or NAME:=JSON")
+    return claims
+
+
+def parse_expiry(text: str | None, now: int) -> int | None:
+    if text is None:
+        return None
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        fail("expiry must be a duration like 3600, 90m, 12h or 30d")
+    return now + int(match[1]) * _UNITS[match[2]]
+
+
+def describe(client: Client, now: int) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "enabled": client.enabled,
+        "scopes": list(client.scopes),
+        "default_scopes": list(client.default_scopes),
+        "audiences": list(client.audiences),
+        "claims": dict(client.claims),
+        "lifetime": str(client.lifetime),
+        "secrets": [describe_secret(secret, now) for secret in client.secrets],
+        "created_at": client.created_at,
+        "updated_at": client.updated_at,
+    }
+
+
+def describe_secret(secret: StoredSecret, now: int) -> dict[str, Any]:
+    return {
+        "secret_id": secret.secret_id,
+        "kind": secret.kind.value,
+        "created_at": secret.created_at,
+        "expires_at": secret.expires_at,
+        "live": secret.is_live(now),
+    }
+
+
+def emit(data: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        return
+    for key, value in data.items():
+        if isinstance(value, (list, dict)):
+            value = orjson.dumps(value).decode()
+        click.echo(f"{key + ':':16}{value}")
+
+
+def read_secret_from_stdin() -> str:
+    text = sys.stdin.readline().rstrip("\r\n")
+    if not text:
+        fail("no secret on standard input")
+    return text
+
+
+def existing(node: Node, client_id: str) -> Client:
+    client = node.clients.get(client_id)
+    if client is None:
+        fail(f"no client {client_id!r}")
+    return client
+
+
+@click.group()
+def clients() -> None:
+    """Register and manage clients."""
+
+
+@clients.command()
+@click.option("--client-id", help="The client's id (generated when left out).")
+@click.option("--name", default="", help="A human-readable name.")
+@click.option("--scope", "scopes", multiple=True, required=True, help="A scope the client may request (repeat).")
+@click.option("--default-scope", "default_scopes", multiple=True, help="Granted when a request names none (default: all its scopes).")
+@click.option("--audience", "audiences", multiple=True, help="An audience the client may request; the first is its default.")
+@click.option("--claim", "claims", multiple=True, help="A custom claim NAME=VALUE (string) or NAME:=JSON (repeat).")
+@click.option("--lifetime", default=None, help="Seconds (default 3600) or 'HH:MM Area/City' for until the next such time.")
+@click.option("--secret-stdin", is_flag=True, help="Import the client's existing secret from standard input (kept with argon2id).")
+@click.option("--secret-expires-in", default=None, help="Expire the secret after a duration (e.g. 90d).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def create(
+    client_id: str | None,
+    name: str,
+    scopes: tuple[str, ...],
+    default_scopes: tuple[str, ...],
+    audiences: tuple[str, ...],
+    claims: tuple[str, ...],
+    lifetime: str | None,
+    secret_stdin: bool,
+    secret_expires_in: str | None,
+    as_json: bool,
+) -> None:
+    """Register a client and print its secret (shown this once)."""
+    node = prepared_node()
+    now = int(time.time())
+    imported = read_secret_from_stdin() if secret_stdin else None
+    client = build_client(
+        client_id=client_id,
+        name=name,
+        scopes=scopes,
+        default_scopes=default_scopes or None,
+        audiences=audiences,
+        claims=parse_claims(claims),
+        lifetime=parse_lifetime(lifetime or str(node.settings.default_lifetime_seconds)),
+        now=now,
+    )
+    secret, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(secret_expires_in, now))
+    client = replace(client, secrets=(secret,))
+    try:
+        node.clients.create(client)
+    except ClientAlreadyExists:
+        fail(f"a client {client.client_id!r} already exists")
+    shown = describe(client, now)
+    output = {"client_id": client.client_id, "client_secret": text, "secret_id": secret.secret_id, **shown}
+    if imported is not None:
+        del output["client_secret"]  # the caller already has it; never echo it back
+    emit(output, as_json)
+    if not as_json and imported is None:
+        click.echo("The secret is shown this once; only its hash is stored.", err=True)
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def list_clients(as_json: bool) -> None:
+    """List clients."""
+    node = prepared_node()
+    now = int(time.time())
+    everyone = node.clients.list()
+    if as_json:
+        emit([describe(client, now) for client in everyone], True)
+        return
+    for client in everyone:
+        state = "enabled" if client.enabled else "disabled"
+        click.echo(f"{client.client_id}\t{state}\t{' '.join(client.scopes)}\t{client.name}")
+
+
+@clients.command()
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def show(client_id: str, as_json: bool) -> None:
+    """Show one client (never its secrets, which are not kept)."""
+    node = prepared_node()
+    emit(describe(existing(node, client_id), int(time.time())), as_json)
+
+
+@clients.command()
+@click.argument("client_id")
+@click.option("--name", default=None)
+@click.option("--scope", "scopes", multiple=True, help="Replace the allowed scopes.")
+@click.option("--default-scope", "default_scopes", multiple=True, help="Replace the default scopes.")
+@click.option("--audience", "audiences", multiple=True, help="Replace the allowed audiences.")
+@click.option("--clear-audiences", is_flag=True, help="Remove every audience.")
+@click.option("--claim", "claims", multiple=True, help="Set a custom claim NAME=VALUE or NAME:=JSON.")
+@click.option("--remove-claim", "removed_claims", multiple=True, help="Remove a custom claim.")
+@click.option("--lifetime", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def update(
+    client_id: str,
+    name: str | None,
+    scopes: tuple[str, ...],
+    default_scopes: tuple[str, ...],
+    audiences: tuple[str, ...],
+    clear_audiences: bool,
+    claims: tuple[str, ...],
+    removed_claims: tuple[str, ...],
+    lifetime: str | None,
+    as_json: bool,
+) -> None:
+    """Change a client's settings."""
+    node = prepared_node()
+    client = existing(node, client_id)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if scopes:
+        changes["scopes"] = scopes
+        if not default_scopes:  # keep the defaults that are still allowed
+            changes["default_scopes"] = tuple(s for s in client.default_scopes if s in scopes) or scopes
+    if default_scopes:
+        changes["default_scopes"] = default_scopes
+    if audiences or clear_audiences:
+        changes["audiences"] = () if clear_audiences else audiences
+    if claims or removed_claims:
+        merged = {**client.claims, **parse_claims(claims)}
+        for claim in removed_claims:
+            merged.pop(claim, None)
+        changes["claims"] = merged
+    if lifetime is not None:
+        changes["lifetime"] = parse_lifetime(lifetime)
+    now = int(time.time())
+    changed = change_client(client, now, **changes)
+    node.clients.update(changed)
+    emit(describe(changed, now), as_json)
+
+
+def _set_enabled(client_id: str, enabled: bool) -> None:
+    node = prepared_node()
+    now = int(time.time())
+    node.clients.update(replace(existing(node, client_id), enabled=enabled, updated_at=now))
+    click.echo(f"{client_id} {'enabled' if enabled else 'disabled'}")
+
+
+@clients.command()
+@click.argument("client_id")
+@user_errors
+def disable(client_id: str) -> None:
+    """Refuse the client's requests until it is enabled again."""
+    _set_enabled(client_id, False)
+
+
+@clients.command()
+@click.argument("client_id")
+@user_errors
+def enable(client_id: str) -> None:
+    """Accept a disabled client's requests again."""
+    _set_enabled(client_id, True)
+
+
+@clients.command()
+@click.argument("client_id")
+@user_errors
+def delete(client_id: str) -> None:
+    """Delete a client and its secrets."""
+    node = prepared_node()
+    if not node.clients.delete(client_id):
+        fail(f"no client {client_id!r}")
+    click.echo(f"{client_id} deleted")
+
+
+@clients.group()
+def secret() -> None:
+    """Add and remove a client's secrets (two may be live, for rotation)."""
+
+
+@secret.command("add")
+@click.argument("client_id")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Import a secret from standard input (kept with argon2id).")
+@click.option("--expires-in", default=None, help="Expire the secret after a duration (e.g. 90d).")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def secret_add(client_id: str, from_stdin: bool, expires_in: str | None, as_json: bool) -> None:
+    """Give a client another secret (printed this once)."""
+    node = prepared_node()
+    client = existing(node, client_id)
+    now = int(time.time())
+    imported = read_secret_from_stdin() if from_stdin else None
+    stored, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(expires_in, now))
+    node.clients.add_secret(client_id, stored, now)
+    output: dict[str, Any] = {"client_id": client_id, **describe_secret(stored, now)}
+    if imported is None:
+        output["client_secret"] = text
+    emit(output, as_json)
+
+
+@secret.command("remove")
+@click.argument("client_id")
+@click.argument("secret_id")
+@user_errors
+def secret_remove(client_id: str, secret_id: str) -> None:
+    """Remove one of a client's secrets."""
+    node = prepared_node()
+    existing(node, client_id)
+    if not node.clients.remove_secret(client_id, secret_id, int(time.time())):
+        fail(f"client {client_id!r} has no secret {secret_id!r}")
+    click.echo(f"secret {secret_id} removed from {client_id}")

@@ -1,0 +1,41 @@
+"""`tokensmith demo`: a first client to try the service with (used by `make run`)."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import replace
+
+import click
+
+from tokensmith.cli.context import prepared_node, user_errors
+from tokensmith.domain.lifetimes import FixedLifetime
+from tokensmith.domain.registration import build_client, new_secret
+
+
+@click.command()
+@click.option("--client-id", default="demo", show_default=True)
+@user_errors
+def demo(client_id: str) -> None:
+    """Create a demo client when the store has none, and print how to use it."""
+    node = prepared_node()
+    if node.clients.count() > 0:
+        click.echo("tokensmith: the store already has clients; no demo client made (see `tokensmith clients list`).")
+        return
+    now = int(time.time())
+    client = build_client(
+        client_id=client_id,
+        name="Demo client",
+        scopes=("edit", "read"),
+        default_scopes=("read",),
+        audiences=(),
+        claims={"firstVisionId": "00000AUNAB"},  # the seed's example custom claim
+        lifetime=FixedLifetime(node.settings.default_lifetime_seconds),
+        now=now,
+    )
+    secret, text = new_secret(client, node.checker, now)
+    node.clients.create(replace(client, secrets=(secret,)))
+    url = f"http://{node.settings.host}:{node.settings.port}/v1/api/oauth/token?scope=edit"
+    click.echo(f"Demo client created.\n  client_id:     {client_id}\n  client_secret: {text}   (shown once)\n")
+    click.echo("Get a token (the seed's request):")
+    click.echo(f"  curl -s -X POST -u {shlex.quote(client_id + ':' + text)} {shlex.quote(url)}\n")

@@ -1,0 +1,57 @@
+"""A client: who may ask for tokens, for which scopes and audiences, with which
+extra claims, and for how long its tokens live."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
+from tokensmith.domain.secrets import StoredSecret
+
+MAX_CLIENT_ID_LENGTH = 128
+# RFC 6749 Appendix A.1: client_id is VSCHAR; we leave out space and keep it printable.
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,%d}" % MAX_CLIENT_ID_LENGTH)
+
+# Claims the token itself defines (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4); a
+# custom claim may not replace them.
+REGISTERED_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "auth_time", "acr", "amr", "cnf", "act", "may_act"}
+)
+
+
+def is_valid_client_id(value: str) -> bool:
+    return _CLIENT_ID.fullmatch(value) is not None
+
+
+def check_custom_claims(claims: Mapping[str, Any]) -> None:
+    reserved = sorted(set(claims) & REGISTERED_CLAIMS)
+    if reserved:
+        raise ValueError(f"custom claim may not override a registered claim: {reserved[0]}")
+    for name in claims:
+        if not name or len(name) > 64:
+            raise ValueError("custom claim names must be 1 to 64 characters")
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    name: str = ""
+    scopes: tuple[str, ...] = ()
+    default_scopes: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    lifetime: Lifetime = FixedLifetime(3600)
+    enabled: bool = True
+    secrets: tuple[StoredSecret, ...] = ()
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def default_audience(self) -> str | None:
+        return self.audiences[0] if self.audiences else None
+
+    def live_secrets(self, now: int) -> tuple[StoredSecret, ...]:
+        return tuple(secret for secret in self.secrets if secret.is_live(now))

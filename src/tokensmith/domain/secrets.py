@@ -1,0 +1,102 @@
+"""Client secrets: how they are made, how they are kept, and where one is checked.
+
+A secret tokensmith generates has 256 bits of entropy, so one keyed hash (HMAC-SHA256
+under a key derived from the key-encryption key, which is not in the store) is enough
+to keep it safe at rest and fast to check. A secret imported from an older system has
+unknown entropy and is kept with argon2id instead (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as random
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import Enum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+SECRET_PREFIX = "tks_"  # lets secret scanners recognise a leaked tokensmith secret
+MAX_LIVE_SECRETS = 2  # two overlapping secrets make rotation possible without downtime
+MAX_SECRET_LENGTH = 512
+MIN_IMPORTED_SECRET_LENGTH = 8
+
+
+class SecretKind(str, Enum):
+    GENERATED = "hmac-sha256"
+    IMPORTED = "argon2id"
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    secret_id: str
+    kind: SecretKind
+    digest: str
+    created_at: int
+    expires_at: int | None = None
+
+    def is_live(self, now: int) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + random.token_urlsafe(32)
+
+
+def generate_secret_id() -> str:
+    return "sec_" + random.token_hex(6)
+
+
+class SecretChecker:
+    """Hashes new secrets and checks presented ones in constant time."""
+
+    def __init__(self, hash_key: bytes, argon2: PasswordHasher | None = None) -> None:
+        self._key = hash_key
+        self._argon2 = argon2 or PasswordHasher()
+        # A successful argon2 check is remembered by the presented secret's keyed hash,
+        # so an imported secret costs one argon2 run per process, not one per request.
+        self._argon2_passed: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._dummy = self._keyed_hash("tokensmith-dummy-secret")
+
+    def _keyed_hash(self, presented: str) -> str:
+        return hmac.new(self._key, presented.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def hash_generated(self, secret: str) -> str:
+        return self._keyed_hash(secret)
+
+    def hash_imported(self, secret: str) -> str:
+        return self._argon2.hash(secret)
+
+    def matches(self, presented: str, stored: tuple[StoredSecret, ...], now: int) -> bool:
+        """True when `presented` equals one of the live secrets in `stored`."""
+        digest = self._keyed_hash(presented)
+        matched = False
+        for secret in stored:
+            if not secret.is_live(now):
+                continue
+            if secret.kind is SecretKind.GENERATED:
+                matched |= hmac.compare_digest(digest, secret.digest)
+            else:
+                matched |= self._matches_imported(secret, presented, digest)
+        return matched
+
+    def dummy_check(self, presented: str) -> None:
+        """Spend the same time as a wrong secret does, for an unknown client id, so that
+        response time does not tell which client ids exist."""
+        hmac.compare_digest(self._keyed_hash(presented), self._dummy)
+
+    def _matches_imported(self, secret: StoredSecret, presented: str, digest: str) -> bool:
+        memo = (secret.secret_id, digest)
+        if memo in self._argon2_passed:
+            self._argon2_passed.move_to_end(memo)
+            return True
+        try:
+            self._argon2.verify(secret.digest, presented)
+        except (VerificationError, InvalidHashError):
+            return False
+        self._argon2_passed[memo] = None
+        if len(self._argon2_passed) > 10_000:
+            self._argon2_passed.popitem(last=False)
+        return True

@@ -1,0 +1,37 @@
+"""RFC 8414 authorization server metadata and the JWKS (RFC 7517) that resource
+servers verify tokens against."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tokensmith.node import Node
+
+# Verifiers may cache both; the next signing key is published well before it signs,
+# so a cached JWKS never misses a key that is in use (domain/keys.py).
+PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
+
+
+def metadata(issuer: str) -> dict[str, object]:
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth2/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": [],
+    }
+
+
+async def authorization_server_metadata(request: Request) -> Response:
+    node: Node = request.app.state.node
+    return Response(orjson.dumps(metadata(node.settings.issuer)), 200, PUBLIC_CACHE, media_type="application/json")
+
+
+async def jwks(request: Request) -> Response:
+    node: Node = request.app.state.node
+    await node.key_cache.refresh_if_stale()
+    return Response(node.key_cache.jwks_body, 200, PUBLIC_CACHE, media_type="application/jwk-set+json")

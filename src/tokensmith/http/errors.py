@@ -1,0 +1,59 @@
+"""Rendering catalogue problems (domain/errors.py) in the two error formats:
+the seed's JSON list of problem objects, and RFC 6749 §5.2's error object."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import orjson
+from starlette.responses import Response
+
+from tokensmith.domain.errors import Problem, TokensmithError
+
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+BASIC_CHALLENGE = 'Basic realm="tokensmith", charset="UTF-8"'
+SEED_DETAIL = "Please refer to invalid-params for error details"
+
+
+def uses_oauth_format(path: str) -> bool:
+    """The /oauth2/ endpoints speak RFC 6749; everything else speaks the seed's format."""
+    return path.startswith("/oauth2/")
+
+
+def _headers(error: TokensmithError, extra: dict[str, str] | None) -> dict[str, str]:
+    headers = dict(NO_STORE)
+    if error.problem is Problem.INVALID_CLIENT:
+        headers["www-authenticate"] = BASIC_CHALLENGE
+    if error.retry_after is not None:
+        headers["retry-after"] = str(error.retry_after)
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def seed_error(error: TokensmithError, path: str, source: str, extra_headers: dict[str, str] | None = None) -> Response:
+    spec = error.problem.spec
+    body = [
+        {
+            "detail": SEED_DETAIL,
+            "errorCode": spec.code,
+            "instance": path,
+            "invalid-params": [error.message],
+            "source": source,
+            "status": spec.status,
+            "title": HTTPStatus(spec.status).phrase,
+        }
+    ]
+    return Response(orjson.dumps(body), spec.status, _headers(error, extra_headers), media_type="application/json")
+
+
+def oauth_error(error: TokensmithError, extra_headers: dict[str, str] | None = None) -> Response:
+    spec = error.problem.spec
+    body = {"error": spec.oauth_error, "error_description": error.message}
+    return Response(orjson.dumps(body), spec.status, _headers(error, extra_headers), media_type="application/json")
+
+
+def render_error(error: TokensmithError, path: str, source: str, extra_headers: dict[str, str] | None = None) -> Response:
+    if uses_oauth_format(path):
+        return oauth_error(error, extra_headers)
+    return seed_error(error, path, source, extra_headers)

@@ -1,0 +1,86 @@
+"""The outermost ASGI layer: a request id for every request, one JSON access-log line
+per request, and a clean 500 (with that id, never a stack trace) for a failure no
+handler expected."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.http.errors import render_error
+
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+access_log = logging.getLogger("tokensmith.access")
+error_log = logging.getLogger("tokensmith.error")
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, source: str, log_requests: bool = True) -> None:
+        self.app = app
+        self.source = source
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = self._request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The traceback goes to the log under the request id; the caller sees the id only.
+            error_log.exception("unhandled error", extra={"request_id": request_id})
+            if not response_started:
+                error = TokensmithError(Problem.INTERNAL_ERROR, f"Internal error; request id {request_id}")
+                response = render_error(error, scope["path"], self.source)
+                await response(scope, receive, send_with_id)
+        finally:
+            if self.log_requests:
+                self._log(scope, status, request_id, started)
+
+    @staticmethod
+    def _request_id(scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                text = value.decode("latin-1")
+                if _SAFE_REQUEST_ID.fullmatch(text):
+                    return text
+                break
+        return secrets.token_hex(8)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, request_id: str, started: float) -> None:
+        state: dict[str, Any] = scope.get("state", {})
+        client = scope.get("client")
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "client_id": state.get("client_id"),
+                "remote": client[0] if client else None,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+        )

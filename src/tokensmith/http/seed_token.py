@@ -1,0 +1,41 @@
+"""`POST /v1/api/oauth/token?scope=…`: the seed's endpoint (DESIGN.md §1).
+
+Its response's `expires_in` is the expiry instant in epoch seconds, equal to the
+token's `exp`, as in the seed; the standard endpoint keeps RFC 6749's meaning."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.domain.scopes import parse_scope
+from tokensmith.http.errors import NO_STORE
+from tokensmith.http.issuing import issue_for_request, requested_audience
+from tokensmith.http.parsing import form_body, malformed, query_parameters
+from tokensmith.node import Node
+
+PATH = "/v1/api/oauth/token"
+
+
+async def seed_token(request: Request) -> Response:
+    node: Node = request.app.state.node
+    query = query_parameters(request)
+    # The body should be empty; a standard client's form is tolerated.
+    form = await form_body(request, node.settings.max_body_bytes, required=False)
+    grant_type = form.get("grant_type")
+    if grant_type is not None and grant_type != "client_credentials":
+        raise TokensmithError(Problem.UNSUPPORTED_GRANT_TYPE)
+    scope = query.get("scope")
+    if scope is None:
+        scope = form.get("scope")
+    elif "scope" in form and form["scope"] != scope:
+        raise malformed("The body's scope differs from the query's scope")
+    if scope is None:
+        raise TokensmithError(Problem.SCOPE_MISSING)
+    scopes = parse_scope(scope, max_length=node.settings.seed_max_scope_length)
+    audience = requested_audience({**form, **query})
+    token = await issue_for_request(request, node, form, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)
+    body = {"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"}
+    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")

@@ -1,0 +1,125 @@
+"""Clients and their secret hashes in SQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from tokensmith.domain.clients import Client
+from tokensmith.domain.lifetimes import parse_lifetime
+from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.store.schema import client_secrets, clients
+
+
+def _client_row(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "scopes": list(client.scopes),
+        "default_scopes": list(client.default_scopes),
+        "audiences": list(client.audiences),
+        "claims": dict(client.claims),
+        "lifetime": str(client.lifetime),
+        "enabled": client.enabled,
+        "created_at": client.created_at,
+        "updated_at": client.updated_at,
+    }
+
+
+def _secret_row(client_id: str, secret: StoredSecret) -> dict[str, Any]:
+    return {
+        "secret_id": secret.secret_id,
+        "client_id": client_id,
+        "kind": secret.kind.value,
+        "digest": secret.digest,
+        "created_at": secret.created_at,
+        "expires_at": secret.expires_at,
+    }
+
+
+def _to_secret(row: Any) -> StoredSecret:
+    return StoredSecret(row.secret_id, SecretKind(row.kind), row.digest, row.created_at, row.expires_at)
+
+
+def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
+    return Client(
+        client_id=row.client_id,
+        name=row.name,
+        scopes=tuple(row.scopes),
+        default_scopes=tuple(row.default_scopes),
+        audiences=tuple(row.audiences),
+        claims=dict(row.claims),
+        lifetime=parse_lifetime(row.lifetime),
+        enabled=bool(row.enabled),
+        secrets=tuple(sorted(secrets, key=lambda s: s.created_at)),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class ClientAlreadyExists(Exception):
+    pass
+
+
+class ClientRepository:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def get(self, client_id: str) -> Client | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(sa.select(clients).where(clients.c.client_id == client_id)).first()
+            if row is None:
+                return None
+            secret_rows = connection.execute(sa.select(client_secrets).where(client_secrets.c.client_id == client_id))
+            return _to_client(row, [_to_secret(s) for s in secret_rows])
+
+    def list(self) -> list[Client]:
+        with self._engine.connect() as connection:
+            secrets: dict[str, list[StoredSecret]] = defaultdict(list)
+            for row in connection.execute(sa.select(client_secrets)):
+                secrets[row.client_id].append(_to_secret(row))
+            rows = connection.execute(sa.select(clients).order_by(clients.c.client_id))
+            return [_to_client(row, secrets[row.client_id]) for row in rows]
+
+    def count(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(clients)).scalar_one()
+
+    def create(self, client: Client) -> None:
+        with self._engine.begin() as connection:
+            exists = connection.execute(sa.select(clients.c.client_id).where(clients.c.client_id == client.client_id)).first()
+            if exists:
+                raise ClientAlreadyExists(client.client_id)
+            connection.execute(clients.insert().values(_client_row(client)))
+            for secret in client.secrets:
+                connection.execute(client_secrets.insert().values(_secret_row(client.client_id, secret)))
+
+    def update(self, client: Client) -> None:
+        """Writes the client's fields; its secrets are changed only through
+        add_secret and remove_secret."""
+        row = _client_row(client)
+        del row["client_id"], row["created_at"]
+        with self._engine.begin() as connection:
+            connection.execute(clients.update().where(clients.c.client_id == client.client_id).values(row))
+
+    def delete(self, client_id: str) -> bool:
+        with self._engine.begin() as connection:
+            connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client_id))
+            return connection.execute(clients.delete().where(clients.c.client_id == client_id)).rowcount > 0
+
+    def add_secret(self, client_id: str, secret: StoredSecret, updated_at: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(client_secrets.insert().values(_secret_row(client_id, secret)))
+            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+
+    def remove_secret(self, client_id: str, secret_id: str, updated_at: int) -> bool:
+        with self._engine.begin() as connection:
+            removed = connection.execute(
+                client_secrets.delete().where(
+                    (client_secrets.c.client_id == client_id) & (client_secrets.c.secret_id == secret_id)
+                )
+            ).rowcount
+            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            return removed > 0

@@ -1,0 +1,46 @@
+"""The tables. Valid on SQLite and PostgreSQL alike; Alembic migrations
+(store/migrations) create them, this module only describes them for queries."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("client_id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("default_scopes", sa.JSON, nullable=False),
+    sa.Column("audiences", sa.JSON, nullable=False),
+    sa.Column("claims", sa.JSON, nullable=False),
+    sa.Column("lifetime", sa.String(64), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+client_secrets = sa.Table(
+    "client_secrets",
+    metadata,
+    sa.Column("secret_id", sa.String(32), primary_key=True),
+    sa.Column("client_id", sa.String(128), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("digest", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=True),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("private_key", sa.LargeBinary, nullable=False),  # AES-GCM under the KEK
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("activated_at", sa.BigInteger, nullable=True),
+    sa.Column("retired_at", sa.BigInteger, nullable=True),
+)

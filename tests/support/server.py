@@ -1,0 +1,116 @@
+"""Real tokensmith processes for tests: `tokensmith serve` on a free loopback port,
+each with its own store, and the command line run against that same store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKENSMITH = [sys.executable, "-m", "tokensmith"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Tokensmith:
+    """A store directory plus, once started, a server process using it."""
+
+    workdir: Path
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
+        env.update(
+            TOKENSMITH_DATABASE_URL=f"sqlite:///{self.workdir / 'tokensmith.db'}",
+            TOKENSMITH_ISSUER=self.issuer,
+            TOKENSMITH_PORT=str(self.port),
+            # Tests change clients with the command line and expect the server to notice.
+            TOKENSMITH_CLIENT_CACHE_SECONDS="0",
+            TOKENSMITH_KEY_CACHE_SECONDS="0",
+        )
+        env.update(self.env_overrides)
+        return env
+
+    @property
+    def issuer(self) -> str:
+        return self.env_overrides.get("TOKENSMITH_ISSUER", f"http://127.0.0.1:{self.port}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "server.log"
+
+    def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*TOKENSMITH, *args], env=self.env, cwd=self.workdir, input=input, capture_output=True, text=True, timeout=60
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"tokensmith {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def create_client(self, client_id: str, *extra: str, scopes: Sequence[str] = ("edit",)) -> dict[str, Any]:
+        args = ["clients", "create", "--client-id", client_id, "--json"]
+        for scope in scopes:
+            args += ["--scope", scope]
+        return json.loads(self.cli(*args, *extra).stdout)
+
+    def start(self, *extra_args: str) -> None:
+        if not self.port:
+            self.port = free_port()
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [*TOKENSMITH, "serve", *extra_args], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"tokensmith serve exited: {self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError(f"tokensmith serve did not come up: {self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                lines.append({"unparsed": line})
+        return lines
