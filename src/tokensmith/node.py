@@ -17,6 +17,7 @@ from tokensmith.store.clients import ClientRepository
 from tokensmith.store.database import create_engine
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
+from tokensmith.store.revocations import RevocationRepository
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Node:
     engine: sa.Engine
     clients: ClientRepository
     keys: KeyRepository
+    revocations: RevocationRepository
     client_cache: ClientCache
     key_cache: KeyRingCache
     checker: SecretChecker
@@ -40,6 +42,7 @@ class Node:
             engine=engine,
             clients=clients,
             keys=keys,
+            revocations=RevocationRepository(engine),
             client_cache=ClientCache(clients, settings.client_cache_seconds),
             key_cache=KeyRingCache(keys, settings.key_cache_seconds, settings.retired_key_retention_seconds),
             checker=SecretChecker(encryption.secret_hash_key),

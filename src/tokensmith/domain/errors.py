@@ -38,6 +38,8 @@ class Problem(Enum):
     UNAVAILABLE = ProblemSpec("240114", 503, "Service temporarily unavailable", "temporarily_unavailable")
     # Standard endpoint only: RFC 6749 §5.2 separates these from invalid_client.
     INVALID_SCOPE = ProblemSpec("240115", 400, "Requested scope is not allowed for this client", "invalid_scope")
+    # RFC 7009 §2.1: a client may revoke only the tokens issued to it.
+    TOKEN_NOT_OWNED = ProblemSpec("240116", 400, "The token was not issued to this client", "unauthorized_client")
 
     @property
     def spec(self) -> ProblemSpec:

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from tokensmith.config import Settings
 from tokensmith.domain.errors import Problem, TokensmithError
-from tokensmith.http import discovery, health, oauth_token, seed_token
+from tokensmith.http import discovery, health, introspection, oauth_token, revocation, seed_token
 from tokensmith.http.errors import render_error
 from tokensmith.http.request_context import RequestContext
 from tokensmith.logs import configure_logging
@@ -48,6 +48,8 @@ def create_app(node: Node) -> RequestContext:
     routes = [
         Route(seed_token.PATH, seed_token.seed_token, methods=["POST"]),
         Route(oauth_token.PATH, oauth_token.oauth_token, methods=["POST"]),
+        Route(introspection.PATH, introspection.introspect, methods=["POST"]),
+        Route(revocation.PATH, revocation.revoke, methods=["POST"]),
         Route("/.well-known/oauth-authorization-server", discovery.authorization_server_metadata, methods=["GET"]),
         Route("/.well-known/jwks.json", discovery.jwks, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),

@@ -13,6 +13,7 @@ import anyio.to_thread
 import orjson
 
 from tokensmith.domain.clients import Client
+from tokensmith.domain.introspection import VerificationKey, verification_keys
 from tokensmith.domain.keys import KeyRing
 from tokensmith.domain.tokens import TokenSigner
 from tokensmith.store.clients import ClientRepository
@@ -58,6 +59,7 @@ class KeyRingCache:
         self._fingerprint: tuple[tuple[str, str, int | None], ...] = ()
         self.signer: TokenSigner | None = None
         self.jwks_body = b'{"keys":[]}'
+        self.verification_keys: dict[str, VerificationKey] = {}
 
     def is_fresh(self) -> bool:
         return self._clock() - self._loaded_at < self._ttl
@@ -73,5 +75,6 @@ class KeyRingCache:
         if fingerprint != self._fingerprint:
             self.signer = TokenSigner(ring.active) if ring.active else None
             self.jwks_body = orjson.dumps(ring.jwks())
+            self.verification_keys = verification_keys(ring.published)
             self._fingerprint = fingerprint
         self._loaded_at = self._clock()

@@ -44,3 +44,13 @@ signing_keys = sa.Table(
     sa.Column("activated_at", sa.BigInteger, nullable=True),
     sa.Column("retired_at", sa.BigInteger, nullable=True),
 )
+
+# A revoked token's jti, kept only until the token would have expired anyway.
+revocations = sa.Table(
+    "revocations",
+    metadata,
+    sa.Column("jti", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("revoked_at", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,38 @@
+"""`POST /oauth2/introspect` (RFC 7662): is this token live, and what does it say?
+
+Any authenticated client may ask. A token that is expired, revoked, forged, from
+another issuer or not a token at all gets `{"active": false}` and nothing more
+(RFC 7662 §2.2), so the answer never says which check failed."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tokensmith.domain.introspection import read_token
+from tokensmith.http.authentication import authenticated_client
+from tokensmith.http.errors import NO_STORE
+from tokensmith.http.parsing import form_body, malformed
+from tokensmith.node import Node
+
+PATH = "/oauth2/introspect"
+INACTIVE = orjson.dumps({"active": False})
+_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+
+
+async def introspect(request: Request) -> Response:
+    node: Node = request.app.state.node
+    form = await form_body(request, node.settings.max_body_bytes, required=True)
+    token = form.get("token")
+    if token is None:
+        raise malformed("token is required")
+    await authenticated_client(request, node, form)
+    await node.key_cache.refresh_if_stale()
+    claims = read_token(token, node.key_cache.verification_keys, node.settings.issuer)
+    if claims is None or await anyio.to_thread.run_sync(node.revocations.is_revoked, claims["jti"]):
+        return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
+    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": "Bearer"}
+    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+

@@ -1,0 +1,34 @@
+"""Revoked token ids in SQL. Tokens are stateless, so this is the only per-token
+state, and each row is dropped once its token has expired."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tokensmith.store.schema import revocations
+
+
+class RevocationRepository:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def revoke(self, jti: str, client_id: str, expires_at: int, now: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(revocations.delete().where(revocations.c.expires_at <= now))
+            already = connection.execute(sa.select(revocations.c.jti).where(revocations.c.jti == jti)).first()
+            if already is not None:
+                return
+            try:
+                connection.execute(
+                    revocations.insert().values(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
+                )
+            except sa.exc.IntegrityError:
+                pass  # revoked by a concurrent request: the outcome is the same
+
+    def is_revoked(self, jti: str) -> bool:
+        with self._engine.connect() as connection:
+            return connection.execute(sa.select(revocations.c.jti).where(revocations.c.jti == jti)).first() is not None
+
+    def count(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(revocations)).scalar_one()
