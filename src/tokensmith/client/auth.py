@@ -1,0 +1,291 @@
+"""OAuth 2.0 client credentials (RFC 6749 §4.4) as an httpx / requests auth object."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from tokensmith.client._concurrency import LoopLocalLock
+from tokensmith.client._credentials import Secret, basic_authorization, check_auth_method
+from tokensmith.client.errors import TokenTransportError
+from tokensmith.client.tokens import AccessToken, is_seed_endpoint, parse_token_response, refusal
+
+if TYPE_CHECKING:  # requests is optional: never imported at runtime
+    import requests
+
+logger = logging.getLogger("tokensmith.client")
+
+
+class ClientCredentialsAuth(httpx.Auth):
+    """Fetches, caches and renews an access token; attaches it as ``Bearer``.
+
+    * httpx: ``httpx.Client(auth=auth)`` / ``httpx.AsyncClient(auth=auth)``
+    * requests: ``session.auth = auth`` or ``requests.get(url, auth=auth)``
+
+    One token is shared by every request made through this object. Renewal is
+    single-flight: concurrent callers (threads, or tasks of one event loop)
+    wait for one token request instead of each sending their own. If the API
+    answers 401 the token is dropped, a new one fetched, and the request
+    retried once.
+
+    ``clock`` must return Unix epoch seconds (like ``time.time``) because the
+    seed endpoint reports expiry as an epoch timestamp.
+    """
+
+    # A 401 retry re-sends the request; bodies given as bytes/str/json/form are
+    # replayable without buffering everything up front.
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str | Iterable[str] | None = None,
+        *,
+        auth_method: str = "client_secret_basic",
+        renew_before: float = 60.0,
+        timeout: float = 10.0,
+        seed_endpoint: bool | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not client_id:
+            raise ValueError("client_id must not be empty")
+        if renew_before < 0:
+            raise ValueError("renew_before must not be negative")
+        self.token_url = token_url
+        self.client_id = client_id
+        self._secret = Secret(client_secret)
+        self.scope = " ".join(scope.split() if isinstance(scope, str) else scope) if scope is not None else None
+        self.auth_method = check_auth_method(auth_method)
+        self.renew_before = renew_before
+        self.seed_endpoint = is_seed_endpoint(token_url) if seed_endpoint is None else seed_endpoint
+        self._timeout = timeout
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._clock = clock
+
+        self._state_lock = threading.Lock()  # guards _token; never held during I/O
+        self._token: AccessToken | None = None
+        self._sync_refresh_lock = threading.Lock()
+        self._async_refresh_lock = LoopLocalLock()
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientCredentialsAuth(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"scope={self.scope!r}, auth_method={self.auth_method!r})"
+        )
+
+    # -- public helpers -----------------------------------------------------
+
+    def get_token(self) -> str:
+        """The current access token, fetched or renewed if needed (blocking)."""
+        return self._sync_token().value
+
+    async def aget_token(self) -> str:
+        """Async twin of :meth:`get_token`."""
+        return (await self._async_token()).value
+
+    def invalidate(self) -> None:
+        """Forget the cached token; the next request fetches a new one."""
+        with self._state_lock:
+            self._token = None
+
+    # -- httpx ----------------------------------------------------------------
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._sync_token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+        if response.status_code == 401:
+            token = self._sync_token(rejected=token)
+            request.headers["Authorization"] = f"Bearer {token.value}"
+            yield request  # once: whatever this answers is returned to the caller
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self._async_token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+        if response.status_code == 401:
+            token = await self._async_token(rejected=token)
+            request.headers["Authorization"] = f"Bearer {token.value}"
+            yield request
+
+    # -- requests -------------------------------------------------------------
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self._sync_token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        request.register_hook("response", _RequestsRetryOn401(self, token, _body_position(request.body)))
+        return request
+
+    # -- token cache --------------------------------------------------------
+
+    def _usable(self) -> AccessToken | None:
+        with self._state_lock:
+            token = self._token
+        if token is not None and self._clock() < token.renew_at:
+            return token
+        return None
+
+    def _store(self, token: AccessToken) -> AccessToken:
+        with self._state_lock:
+            self._token = token
+        return token
+
+    def _discard(self, rejected: AccessToken) -> None:
+        # Only drop the token the API rejected: if a concurrent caller already
+        # replaced it, the replacement is what the retry should use.
+        with self._state_lock:
+            if self._token is rejected:
+                self._token = None
+
+    def _sync_token(self, rejected: AccessToken | None = None) -> AccessToken:
+        if rejected is not None:
+            self._discard(rejected)
+        token = self._usable()
+        if token is not None:
+            return token
+        with self._sync_refresh_lock:
+            token = self._usable()  # fetched by another thread while we waited
+            if token is not None:
+                return token
+            return self._store(self._fetch_sync())
+
+    async def _async_token(self, rejected: AccessToken | None = None) -> AccessToken:
+        if rejected is not None:
+            self._discard(rejected)
+        token = self._usable()
+        if token is not None:
+            return token
+        async with self._async_refresh_lock.get():
+            token = self._usable()
+            if token is not None:
+                return token
+            return self._store(await self._fetch_async())
+
+    # -- token endpoint I/O -------------------------------------------------
+
+    def _token_request(self) -> dict[str, Any]:
+        """Keyword arguments for ``client.request``; the two endpoints differ in shape."""
+        headers = {"Accept": "application/json"}
+        form: dict[str, str] = {}
+        params: dict[str, str] = {}
+        if self.auth_method == "client_secret_basic":
+            headers["Authorization"] = basic_authorization(self.client_id, self._secret)
+        else:  # client_secret_post (RFC 6749 §2.3.1)
+            form |= {"client_id": self.client_id, "client_secret": self._secret.reveal()}
+        if self.seed_endpoint:
+            # Seed endpoint: scope in the query string, no grant_type, empty body.
+            if self.scope:
+                params["scope"] = self.scope
+        else:
+            form["grant_type"] = "client_credentials"
+            if self.scope:
+                form["scope"] = self.scope
+        request: dict[str, Any] = {"method": "POST", "url": self.token_url, "headers": headers}
+        if params:
+            request["params"] = params
+        if form:
+            request["data"] = form
+        else:
+            request["content"] = b""
+        return request
+
+    def _fetch_sync(self) -> AccessToken:
+        now = self._clock()  # before sending: expires_in counts from the server's answer
+        try:
+            if self._http_client is not None:
+                response = self._http_client.request(**self._token_request())
+            else:
+                with httpx.Client(timeout=self._timeout) as client:
+                    response = client.request(**self._token_request())
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        return self._accept(response, now)
+
+    async def _fetch_async(self) -> AccessToken:
+        now = self._clock()
+        try:
+            if self._async_http_client is not None:
+                response = await self._async_http_client.request(**self._token_request())
+            else:
+                async with httpx.AsyncClient(timeout=self._timeout) as client:
+                    response = await client.request(**self._token_request())
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        return self._accept(response, now)
+
+    def _accept(self, response: httpx.Response, now: float) -> AccessToken:
+        if not response.is_success:
+            error = refusal(response.status_code, response.content, self._secret)
+            logger.warning("token request for client %s failed: %s", self.client_id, error)
+            raise error
+        token = parse_token_response(
+            response.content, now=now, epoch_expiry=self.seed_endpoint, renew_before=self.renew_before
+        )
+        logger.debug("fetched access token for client %s (expires in %.0fs)", self.client_id, token.expires_at - now)
+        return token
+
+    def _transport_error(self, exc: httpx.HTTPError) -> TokenTransportError:
+        detail = self._secret.redact(str(exc))
+        return TokenTransportError(f"token endpoint {self.token_url} could not be reached: {detail}")
+
+
+class _RequestsRetryOn401:
+    """requests response hook: on 401, renew the token and re-send once.
+
+    The retry goes straight to the adapter (``response.connection``), which
+    runs no hooks, so a second 401 is returned as-is rather than retried.
+    """
+
+    def __init__(self, auth: ClientCredentialsAuth, token: AccessToken, body_position: int | None) -> None:
+        self._auth = auth
+        self._token = token
+        self._body_position = body_position
+
+    def __call__(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
+        if response.status_code != 401:
+            return response
+        retry = response.request.copy()
+        if not _rewind(retry.body, self._body_position):
+            return response  # a streamed body cannot be sent twice
+        response.content  # noqa: B018 - drain so the connection returns to the pool
+        response.close()
+        token = self._auth._sync_token(rejected=self._token)
+        retry.headers["Authorization"] = f"Bearer {token.value}"
+        retried = response.connection.send(retry, **send_kwargs)
+        retried.history.append(response)
+        retried.request = retry
+        return retried
+
+
+def _body_position(body: object) -> int | None:
+    tell = getattr(body, "tell", None)
+    if tell is None:
+        return None
+    try:
+        return int(tell())
+    except OSError:
+        return None
+
+
+def _rewind(body: object, position: int | None) -> bool:
+    if body is None or isinstance(body, (bytes, str)):
+        return True
+    seek = getattr(body, "seek", None)
+    if seek is None or position is None:
+        return False
+    try:
+        seek(position)
+    except OSError:
+        return False
+    return True
