@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench bench-quick clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# The benchmark makes its own environment in .bench/ (peers, wrk, py-spy, granian):
+# none of that is a tokensmith dependency. See bench/README.md.
+bench:
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+bench-quick:
+	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

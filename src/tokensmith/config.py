@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 Algorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
+LONGEST_TOKEN_SECONDS = 25 * 3600
 
 
 class TomlFileSource(PydanticBaseSettingsSource):
@@ -55,13 +57,79 @@ class Settings(BaseSettings):
     client_cache_seconds: float = Field(default=2.0, ge=0, le=300)
     key_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     max_body_bytes: int = Field(default=8192, ge=256, le=1_048_576)
+    # How long and how much a client may take to send a request (http/protocol.py for
+    # the head, http/parsing.py for the body): past these it gets 431 or 408 and is cut off.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    max_header_bytes: int = Field(default=16384, ge=8192, le=1_048_576)
+    max_header_fields: int = Field(default=100, ge=16, le=10_000)
     seed_max_scope_length: int = Field(default=50, ge=1, le=4096)
     max_scope_length: int = Field(default=1024, ge=1, le=65536)
     default_lifetime_seconds: int = Field(default=3600, ge=1, le=86400)
-    # Retired keys stay in the JWKS this long, so every token they signed still verifies.
-    retired_key_retention_seconds: int = Field(default=2 * 86400, ge=3600)
+    # Retired keys stay in the JWKS this long, so every token they signed still verifies:
+    # never less than the longest a token can live (a daily-boundary token issued just
+    # after the boundary on a 25-hour fall-back day).
+    retired_key_retention_seconds: int = Field(default=2 * 86400, ge=LONGEST_TOKEN_SECONDS)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
+
+    # --- Several nodes (docs/deployment.md) ---
+    # The shared store: connection pool per process, and bounds on every wait.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    db_connect_timeout_seconds: int = Field(default=3, ge=2, le=60)  # libpq's minimum is 2
+    db_statement_timeout_ms: int = Field(default=2000, ge=0, le=600_000)  # 0: none
+    # A store call on the request path is abandoned after this long (503), however
+    # the network fails; after a failure, cold paths answer 503 at once for
+    # store_retry_seconds instead of each waiting out the timeout again.
+    store_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    store_retry_seconds: float = Field(default=1.0, ge=0, le=60)
+    # While the store is unreachable, a cached client is used this long past its
+    # client_cache_seconds (0: never).
+    client_max_stale_seconds: float = Field(default=300.0, ge=0, le=86400)
+    # Redis keys start with this, so several deployments (or tests) share one Redis.
+    redis_prefix: str = Field(default="tokensmith:", max_length=64)
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10)
+    # After Redis fails, per-process counters are used this long before Redis is tried again.
+    redis_retry_seconds: float = Field(default=5.0, ge=0.1, le=300)
+    # An outage is logged when it starts, then at most once per this interval.
+    redis_log_interval_seconds: float = Field(default=60.0, ge=1, le=86400)
+    # Brute-force protection on every endpoint that authenticates a client.
+    bruteforce_enabled: bool = True
+    bruteforce_window_seconds: float = Field(default=60.0, gt=0, le=86400)
+    bruteforce_address_failures: int = Field(default=20, ge=1, le=1_000_000)
+    bruteforce_client_failures: int = Field(default=10, ge=1, le=1_000_000)
+    bruteforce_block_seconds: float = Field(default=30.0, gt=0, le=86400)
+    bruteforce_backoff_factor: float = Field(default=2.0, ge=1, le=100)
+    bruteforce_max_block_seconds: float = Field(default=900.0, gt=0, le=7 * 86400)
+    bruteforce_strike_memory_seconds: float = Field(default=3600.0, gt=0, le=30 * 86400)
+    # IPv6 sources are counted by prefix: one host usually holds a whole /64.
+    bruteforce_ipv6_prefix: int = Field(default=64, ge=32, le=128)
+    # Peers whose X-Forwarded-For is believed (CIDRs, comma-separated); empty: none.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    metrics_enabled: bool = True
+    # Who the command line records in the audit log; the OS user when unset.
+    actor: str | None = Field(default=None, max_length=128)
+    # Where the command line writes audit events besides the store: stderr or off.
+    audit_log: Literal["stderr", "off"] = "stderr"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR network: {entry!r}") from None
+        return value
 
     @field_validator("issuer")
     @classmethod

@@ -3,21 +3,34 @@ and shared by the HTTP layer and the command line."""
 
 from __future__ import annotations
 
+import getpass
+import logging
+import os
+import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from tokensmith import audit_log
 from tokensmith.config import Settings
+from tokensmith.domain.audit import KEY_RING_SUBJECT, Actor, AuditAction, event, rotation_summary
 from tokensmith.domain.key_encryption import KeyEncryption
-from tokensmith.domain.keys import KeyState, plan_rotation
+from tokensmith.domain.keys import KeyState, Rotation, SigningKey, plan_rotation
 from tokensmith.domain.secrets import SecretChecker
-from tokensmith.store.cache import ClientCache, KeyRingCache
+from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
+from tokensmith.store.audit import AuditRepository
+from tokensmith.store.availability import StoreGate, StoreUnavailable
+from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens
 from tokensmith.store.clients import ClientRepository
-from tokensmith.store.database import create_engine
+from tokensmith.store.database import create_engine, exclusive
+from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
+from tokensmith.store.redis_link import RedisLink, redis_errors
 from tokensmith.store.revocations import RevocationRepository
+from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
 
 
 @dataclass
@@ -30,38 +43,137 @@ class Node:
     client_cache: ClientCache
     key_cache: KeyRingCache
     checker: SecretChecker
+    # Several nodes (docs/deployment.md): bounded store calls, Redis, throttles, audit.
+    gate: StoreGate = field(default_factory=lambda: StoreGate(timeout=30.0, retry_seconds=0.0))
+    redis: RedisLink | None = None
+    bruteforce: BruteForceGuard = field(default_factory=lambda: BruteForceGuard(BruteForcePolicy(), enabled=False))
+    issuance: IssuanceLimiter = field(default_factory=IssuanceLimiter)
+    revoked: RevokedTokens = field(default_factory=RevokedTokens)
+    audit: AuditRepository | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Node:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
         encryption = KeyEncryption(load_kek(settings))
         clients = ClientRepository(engine)
         keys = KeyRepository(engine, encryption)
+        gate = StoreGate(settings.store_timeout_seconds, settings.store_retry_seconds)
+        redis = None
+        if settings.redis_url:
+            redis = RedisLink(
+                settings.redis_url,
+                settings.redis_prefix,
+                timeout=settings.redis_timeout_seconds,
+                retry_seconds=settings.redis_retry_seconds,
+                log_interval=settings.redis_log_interval_seconds,
+            )
+        policy = BruteForcePolicy(
+            window_seconds=settings.bruteforce_window_seconds,
+            address_failures=settings.bruteforce_address_failures,
+            client_failures=settings.bruteforce_client_failures,
+            block_seconds=settings.bruteforce_block_seconds,
+            backoff_factor=settings.bruteforce_backoff_factor,
+            max_block_seconds=settings.bruteforce_max_block_seconds,
+            strike_memory_seconds=settings.bruteforce_strike_memory_seconds,
+            ipv6_prefix=settings.bruteforce_ipv6_prefix,
+        )
         return cls(
             settings=settings,
             engine=engine,
             clients=clients,
             keys=keys,
             revocations=RevocationRepository(engine),
-            client_cache=ClientCache(clients, settings.client_cache_seconds),
-            key_cache=KeyRingCache(keys, settings.key_cache_seconds, settings.retired_key_retention_seconds),
+            client_cache=ClientCache(
+                clients, settings.client_cache_seconds, gate=gate, max_stale=settings.client_max_stale_seconds
+            ),
+            key_cache=KeyRingCache(keys, settings.key_cache_seconds, settings.retired_key_retention_seconds, gate=gate),
             checker=SecretChecker(encryption.secret_hash_key),
+            gate=gate,
+            redis=redis,
+            bruteforce=BruteForceGuard(policy, redis, enabled=settings.bruteforce_enabled),
+            issuance=IssuanceLimiter(redis),
+            audit=AuditRepository(engine),
         )
+
+    def actor(self) -> Actor:
+        """Who this process acts for in the audit log: TOKENSMITH_ACTOR, else the OS user."""
+        name = self.settings.actor
+        if not name:
+            try:
+                name = getpass.getuser()
+            except (KeyError, OSError):  # no passwd entry (some containers)
+                name = f"uid:{os.getuid()}"
+        return Actor(name, socket.gethostname())
 
     def ensure_signing_key(self) -> bool:
         """Creates an active and a next key when the ring has no active key.
-        True when it made them."""
-        keys = self.keys.all()
-        if any(key.state is KeyState.ACTIVE for key in keys):
-            return False
-        self.rotate_keys()
+        True when it made them. Nodes starting together make them once."""
+        with exclusive(self.engine):
+            keys = self.keys.all()
+            if any(key.state is KeyState.ACTIVE for key in keys):
+                return False
+            self._rotate(keys, initial=True)
         return True
 
-    def rotate_keys(self) -> None:
-        rotation = plan_rotation(
-            self.keys.all(), self.settings.signing_algorithm, int(time.time()), self.settings.retired_key_retention_seconds
-        )
-        self.keys.apply(rotation)
+    def rotate_keys(self) -> Rotation:
+        with exclusive(self.engine):
+            return self._rotate(self.keys.all())
+
+    def _rotate(self, keys: Sequence[SigningKey], *, initial: bool = False) -> Rotation:
+        now = int(time.time())
+        rotation = plan_rotation(keys, self.settings.signing_algorithm, now, self.settings.retired_key_retention_seconds)
+        summary = rotation_summary(rotation)
+        if initial:
+            summary["initial"] = True
+        audit_event = event(AuditAction.KEYS_ROTATED, KEY_RING_SUBJECT, self.actor(), now, **summary)
+        self.keys.apply(rotation, audit_event)
+        if not initial:  # the first ring, made implicitly by any command, is in the store only
+            audit_log.emit(audit_event, self.settings.audit_log)
+        return rotation
+
+    def fanout_listener(self) -> FanoutListener | None:
+        """The subscription that applies other nodes' news to this node's caches."""
+        if self.redis is None:
+            return None
+        link = self.redis
+
+        async def announce_block(key: ThrottleKey, seconds: float) -> None:
+            await announce(link, Event(EventKind.BLOCK, key.text(), seconds=seconds))
+
+        self.bruteforce.announce = announce_block
+        return FanoutListener(link, self.apply_event, self.rejoin_fanout)
+
+    async def apply_event(self, event: Event) -> None:
+        if event.kind is EventKind.CLIENT:
+            self.client_cache.forget(event.subject)
+        elif event.kind is EventKind.KEYS:
+            self.key_cache.invalidate()
+            try:  # re-read now, so that no request waits for it
+                await self.key_cache.refresh_if_stale()
+            except StoreUnavailable:
+                pass  # the next request tries again
+        elif event.kind is EventKind.REVOKED:
+            self.revoked.add(event.subject, event.expires_at)
+        elif event.kind is EventKind.BLOCK:
+            key = ThrottleKey.from_text(event.subject)
+            if key is not None:
+                self.bruteforce.apply_block(key, event.seconds)
+
+    async def rejoin_fanout(self) -> None:
+        """After (re)subscribing: announcements may have been missed meanwhile."""
+        self.client_cache.clear()
+        self.key_cache.invalidate()
+        try:
+            await self.bruteforce.load_active_blocks()
+        except redis_errors() as exc:
+            logging.getLogger("tokensmith.fanout").warning("could not load active blocks", extra={"error": str(exc)[:200]})
 
     def store_answers(self) -> bool:
         try:

@@ -45,6 +45,10 @@ class Tokensmith:
             # Tests change clients with the command line and expect the server to notice.
             TOKENSMITH_CLIENT_CACHE_SECONDS="0",
             TOKENSMITH_KEY_CACHE_SECONDS="0",
+            # Many tests fail authentication on purpose; brute-force protection is
+            # tested with its own thresholds (tests/multinode/test_bruteforce.py).
+            TOKENSMITH_BRUTEFORCE_ADDRESS_FAILURES="1000000",
+            TOKENSMITH_BRUTEFORCE_CLIENT_FAILURES="1000000",
         )
         env.update(self.env_overrides)
         return env

@@ -17,10 +17,14 @@ from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.registration import build_client, change_client, new_secret
 from tokensmith.domain.secrets import StoredSecret
 from tokensmith.node import Node
+from tokensmith.store.administration import Administration
 from tokensmith.store.clients import ClientAlreadyExists
 
-_DURATION = re.compile(r"(\d+)([smhd]?)")
+_DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A secret meant to outlive ten years should not expire at all; the bound also keeps
+# the instant inside the store's 64-bit integer.
+MAX_SECRET_EXPIRY_SECONDS = 3650 * 86400
 
 
 def parse_claims(values: tuple[str, ...]) -> dict[str, Any]:
@@ -47,7 +51,10 @@ def parse_expiry(text: str | None, now: int) -> int | None:
     match = _DURATION.fullmatch(text.strip())
     if not match:
         fail("expiry must be a duration like 3600, 90m, 12h or 30d")
-    return now + int(match[1]) * _UNITS[match[2]]
+    seconds = int(match[1]) * _UNITS[match[2]]
+    if seconds > MAX_SECRET_EXPIRY_SECONDS:
+        fail("expiry must be at most 3650d; leave it out for a secret that does not expire")
+    return now + seconds
 
 
 def describe(client: Client, now: int) -> dict[str, Any]:
@@ -60,6 +67,7 @@ def describe(client: Client, now: int) -> dict[str, Any]:
         "audiences": list(client.audiences),
         "claims": dict(client.claims),
         "lifetime": str(client.lifetime),
+        "rate_limit": client.rate_limit,
         "secrets": [describe_secret(secret, now) for secret in client.secrets],
         "created_at": client.created_at,
         "updated_at": client.updated_at,
@@ -115,6 +123,7 @@ def clients() -> None:
 @click.option("--lifetime", default=None, help="Seconds (default 3600) or 'HH:MM Area/City' for until the next such time.")
 @click.option("--secret-stdin", is_flag=True, help="Import the client's existing secret from standard input (kept with argon2id).")
 @click.option("--secret-expires-in", default=None, help="Expire the secret after a duration (e.g. 90d).")
+@click.option("--rate-limit", type=int, default=None, help="At most this many tokens per minute (default: no limit).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def create(
@@ -127,6 +136,7 @@ def create(
     lifetime: str | None,
     secret_stdin: bool,
     secret_expires_in: str | None,
+    rate_limit: int | None,
     as_json: bool,
 ) -> None:
     """Register a client and print its secret (shown this once)."""
@@ -142,11 +152,12 @@ def create(
         claims=parse_claims(claims),
         lifetime=parse_lifetime(lifetime or str(node.settings.default_lifetime_seconds)),
         now=now,
+        rate_limit=rate_limit,
     )
     secret, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(secret_expires_in, now))
     client = replace(client, secrets=(secret,))
     try:
-        node.clients.create(client)
+        Administration(node).create_client(client)
     except ClientAlreadyExists:
         fail(f"a client {client.client_id!r} already exists")
     shown = describe(client, now)
@@ -194,6 +205,8 @@ def show(client_id: str, as_json: bool) -> None:
 @click.option("--claim", "claims", multiple=True, help="Set a custom claim NAME=VALUE or NAME:=JSON.")
 @click.option("--remove-claim", "removed_claims", multiple=True, help="Remove a custom claim.")
 @click.option("--lifetime", default=None)
+@click.option("--rate-limit", type=int, default=None, help="At most this many tokens per minute.")
+@click.option("--no-rate-limit", is_flag=True, help="Remove the client's issuance limit.")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def update(
@@ -206,6 +219,8 @@ def update(
     claims: tuple[str, ...],
     removed_claims: tuple[str, ...],
     lifetime: str | None,
+    rate_limit: int | None,
+    no_rate_limit: bool,
     as_json: bool,
 ) -> None:
     """Change a client's settings."""
@@ -229,16 +244,20 @@ def update(
         changes["claims"] = merged
     if lifetime is not None:
         changes["lifetime"] = parse_lifetime(lifetime)
+    if rate_limit is not None and no_rate_limit:
+        fail("give --rate-limit or --no-rate-limit, not both")
+    if rate_limit is not None or no_rate_limit:
+        changes["rate_limit"] = rate_limit
     now = int(time.time())
     changed = change_client(client, now, **changes)
-    node.clients.update(changed)
+    Administration(node).update_client(client, changed)
     emit(describe(changed, now), as_json)
 
 
 def _set_enabled(client_id: str, enabled: bool) -> None:
     node = prepared_node()
     now = int(time.time())
-    node.clients.update(replace(existing(node, client_id), enabled=enabled, updated_at=now))
+    Administration(node).set_enabled(existing(node, client_id), enabled, now)
     click.echo(f"{client_id} {'enabled' if enabled else 'disabled'}")
 
 
@@ -264,7 +283,7 @@ def enable(client_id: str) -> None:
 def delete(client_id: str) -> None:
     """Delete a client and its secrets."""
     node = prepared_node()
-    if not node.clients.delete(client_id):
+    if not Administration(node).delete_client(client_id):
         fail(f"no client {client_id!r}")
     click.echo(f"{client_id} deleted")
 
@@ -287,7 +306,7 @@ def secret_add(client_id: str, from_stdin: bool, expires_in: str | None, as_json
     now = int(time.time())
     imported = read_secret_from_stdin() if from_stdin else None
     stored, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(expires_in, now))
-    node.clients.add_secret(client_id, stored, now)
+    Administration(node).add_secret(client_id, stored, now)
     output: dict[str, Any] = {"client_id": client_id, **describe_secret(stored, now)}
     if imported is None:
         output["client_secret"] = text
@@ -302,6 +321,6 @@ def secret_remove(client_id: str, secret_id: str) -> None:
     """Remove one of a client's secrets."""
     node = prepared_node()
     existing(node, client_id)
-    if not node.clients.remove_secret(client_id, secret_id, int(time.time())):
+    if not Administration(node).remove_secret(client_id, secret_id, int(time.time())):
         fail(f"client {client_id!r} has no secret {secret_id!r}")
     click.echo(f"secret {secret_id} removed from {client_id}")

@@ -16,6 +16,7 @@ from tokensmith.config import Settings
 from tokensmith.domain.key_encryption import KeyEncryptionError
 from tokensmith.node import Node
 from tokensmith.store.database import upgrade
+from tokensmith.store.kek_source import load_kek
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,9 +40,17 @@ def load_settings() -> Settings:
         fail(f"cannot read configuration: {exc}")
 
 
+def open_node(settings: Settings | None = None) -> Node:
+    settings = settings or load_settings()
+    # A missing or malformed key-encryption key is the operator's first problem to
+    # fix; report it before the store's database driver is even loaded.
+    load_kek(settings)
+    return Node.from_settings(settings)
+
+
 def prepared_node(settings: Settings | None = None) -> Node:
     """A node whose store has the current schema and a signing key."""
-    node = Node.from_settings(settings or load_settings())
+    node = open_node(settings)
     upgrade(node.engine)
     node.ensure_signing_key()
     return node
@@ -58,6 +67,9 @@ def user_errors(command: F) -> F:
             _exit(str(exc))
         except (ValueError, KeyEncryptionError) as exc:
             _exit(str(exc))
+        except ImportError as exc:
+            # e.g. a postgresql+psycopg URL without the psycopg package installed
+            _exit(f"the store's database driver is not installed: {exc.name or _first_line(exc)}")
         except sa.exc.OperationalError as exc:
             _exit(f"the store is not reachable: {_first_line(exc.orig)}")
         except sa.exc.SQLAlchemyError as exc:

@@ -11,6 +11,17 @@ import click
 from tokensmith.cli.context import prepared_node, user_errors
 from tokensmith.domain.lifetimes import FixedLifetime
 from tokensmith.domain.registration import build_client, new_secret
+from tokensmith.store.administration import Administration
+
+
+def local_base_url(host: str, port: int) -> str:
+    """Where a client on this machine reaches `tokensmith serve`: a wildcard listen
+    address is not one to connect to, and an IPv6 literal needs brackets (RFC 3986 §3.2.2)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @click.command()
@@ -34,8 +45,8 @@ def demo(client_id: str) -> None:
         now=now,
     )
     secret, text = new_secret(client, node.checker, now)
-    node.clients.create(replace(client, secrets=(secret,)))
-    url = f"http://{node.settings.host}:{node.settings.port}/v1/api/oauth/token?scope=edit"
+    Administration(node).create_client(replace(client, secrets=(secret,)))
+    url = f"{local_base_url(node.settings.host, node.settings.port)}/v1/api/oauth/token?scope=edit"
     click.echo(f"Demo client created.\n  client_id:     {client_id}\n  client_secret: {text}   (shown once)\n")
     click.echo("Get a token (the seed's request):")
     click.echo(f"  curl -s -X POST -u {shlex.quote(client_id + ':' + text)} {shlex.quote(url)}\n")

@@ -9,6 +9,7 @@ import orjson
 
 from tokensmith.cli.context import prepared_node, user_errors
 from tokensmith.domain.keys import KeyRing
+from tokensmith.store.administration import Administration
 
 
 @click.group()
@@ -48,7 +49,7 @@ def list_keys(as_json: bool) -> None:
 def rotate() -> None:
     """next → active, active → retired (still published), and a fresh next key."""
     node = prepared_node()
-    node.rotate_keys()
+    Administration(node).rotate_keys()
     ring = KeyRing(node.keys.all(), int(time.time()), node.settings.retired_key_retention_seconds)
     assert ring.active is not None
     click.echo(f"active key is now {ring.active.kid} ({ring.active.algorithm}); nodes sign with it within {node.settings.key_cache_seconds:g} s")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 
 import click
 
+from tokensmith.cli.audit import audit
 from tokensmith.cli.clients import clients
-from tokensmith.cli.context import load_settings, prepared_node, user_errors
+from tokensmith.cli.context import load_settings, open_node, prepared_node, user_errors
 from tokensmith.cli.demo import demo
 from tokensmith.cli.keys import keys
+from tokensmith.cli.metrics_dir import prepare_multiprocess_metrics
 from tokensmith.store.database import current_revision, head_revision, upgrade
-from tokensmith.node import Node
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +38,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             os.environ[f"TOKENSMITH_{name}"] = str(value)
     settings = load_settings()
     prepared_node(settings).engine.dispose()
+    prepare_multiprocess_metrics(settings)  # before the workers start
     uvicorn.run(
         "tokensmith.http.app:app_from_environment",
         factory=True,
@@ -58,7 +62,7 @@ def db() -> None:
 @user_errors
 def db_upgrade() -> None:
     """Upgrade the store's schema to this version's."""
-    node = Node.from_settings(load_settings())
+    node = open_node()
     before = current_revision(node.engine)
     upgrade(node.engine)
     click.echo(f"store at revision {head_revision()} (was {before or 'empty'})")
@@ -67,7 +71,30 @@ def db_upgrade() -> None:
 cli.add_command(clients)
 cli.add_command(keys)
 cli.add_command(demo)
+cli.add_command(audit)
 
 
 def main() -> None:
-    cli(prog_name="tokensmith")
+    """Runs the command line. Click's own refusals (a missing option, a bad value for
+    a typed option) become one line on stderr like every other user error, not
+    click's usage block (DESIGN.md §6)."""
+    try:
+        status = cli.main(prog_name="tokensmith", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # `tokensmith clients` alone: the help is the answer
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "tokensmith"
+        click.echo(f"tokensmith: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"tokensmith: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("tokensmith: aborted", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:  # the reader of our output went away (| head)
+            raise
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

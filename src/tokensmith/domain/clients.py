@@ -22,6 +22,15 @@ REGISTERED_CLAIMS = frozenset(
 )
 
 
+# Per-client issuance limit (tokens per minute), when the client has one.
+MAX_RATE_LIMIT = 1_000_000
+
+
+def check_rate_limit(value: int | None) -> None:
+    if value is not None and not 1 <= value <= MAX_RATE_LIMIT:
+        raise ValueError(f"rate limit must be 1 to {MAX_RATE_LIMIT} tokens per minute")
+
+
 def is_valid_client_id(value: str) -> bool:
     return _CLIENT_ID.fullmatch(value) is not None
 
@@ -48,6 +57,7 @@ class Client:
     secrets: tuple[StoredSecret, ...] = ()
     created_at: int = 0
     updated_at: int = 0
+    rate_limit: int | None = None  # tokens per minute; None: unlimited
 
     @property
     def default_audience(self) -> str | None:

@@ -40,6 +40,8 @@ class Problem(Enum):
     INVALID_SCOPE = ProblemSpec("240115", 400, "Requested scope is not allowed for this client", "invalid_scope")
     # RFC 7009 §2.1: a client may revoke only the tokens issued to it.
     TOKEN_NOT_OWNED = ProblemSpec("240116", 400, "The token was not issued to this client", "unauthorized_client")
+    # RFC 9110 §15.5.9: the body did not arrive within TOKENSMITH_BODY_READ_TIMEOUT_SECONDS.
+    BODY_TIMEOUT = ProblemSpec("240117", 408, "Request body not received in time", "invalid_request")
 
     @property
     def spec(self) -> ProblemSpec:

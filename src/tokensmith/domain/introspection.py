@@ -4,6 +4,7 @@ Anything else is simply "not a live token": the caller never learns why."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import jwt
 from tokensmith.domain.keys import SigningKey
 
 MAX_TOKEN_LENGTH = 8192
+MAX_NUMERIC_DATE = 2**53
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
 
 
@@ -46,6 +48,24 @@ def read_token(token: str, keys: Mapping[str, VerificationKey], issuer: str, lee
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
-    if not (isinstance(claims.get("jti"), str) and isinstance(claims.get("client_id"), str)):
-        return None
-    return claims
+    return claims if _well_typed(claims) else None
+
+
+def _well_typed(claims: Mapping[str, Any]) -> bool:
+    """RFC 7519 §4.1 / RFC 9068 §2.2 types. PyJWT accepts `"exp": "1700000000"` and
+    `"iat": true` (it calls int() on them), and checks neither `aud` nor `scope`."""
+    aud = claims["aud"]
+    return (
+        all(_is_numeric_date(claims[name]) for name in ("exp", "iat", "nbf") if name in claims)
+        and all(isinstance(claims[name], str) for name in ("iss", "sub", "jti", "client_id"))
+        and (isinstance(aud, str) or (isinstance(aud, list) and bool(aud) and all(isinstance(a, str) for a in aud)))
+        and isinstance(claims.get("scope", ""), str)
+    )
+
+
+def _is_numeric_date(value: object) -> bool:
+    # Not bool (an int subclass); within 2**53, beyond which a JSON number is not exact
+    # (and orjson cannot even write an integer past 64 bits back out).
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and abs(value) <= MAX_NUMERIC_DATE

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEK_BYTES = 32
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
 
 
 class KeyEncryptionError(Exception):
@@ -44,13 +46,19 @@ class KeyEncryption:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(kek)
 
     def wrap(self, plaintext: bytes, kid: str) -> bytes:
-        nonce = os.urandom(12)
+        nonce = os.urandom(_NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, plaintext, kid.encode())
 
     def unwrap(self, wrapped: bytes, kid: str) -> bytes:
+        refusal = KeyEncryptionError(
+            f"cannot decrypt signing key {kid}: the key-encryption key is not the one it was stored with"
+            " (or the stored key is damaged)"
+        )
+        # A row too short to hold a nonce and a tag is damaged; AESGCM would raise a
+        # ValueError about the nonce instead.
+        if len(wrapped) < _NONCE_BYTES + _TAG_BYTES:
+            raise refusal
         try:
-            return self._aead.decrypt(wrapped[:12], wrapped[12:], kid.encode())
+            return self._aead.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], kid.encode())
         except InvalidTag:
-            raise KeyEncryptionError(
-                f"cannot decrypt signing key {kid}: the key-encryption key is not the one it was stored with"
-            ) from None
+            raise refusal from None

@@ -10,7 +10,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_LIFETIME_SECONDS = 86400
-_DAILY = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)\s+(?P<zone>\S+)")
+_SECONDS = re.compile(r"[0-9]+")
+_DAILY = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)\s+(?P<zone>\S+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ Lifetime = FixedLifetime | DailyBoundary
 def parse_lifetime(text: str) -> Lifetime:
     """`3600` (seconds, 1..86400) or `HH:MM Area/City` (until the next such instant)."""
     text = text.strip()
-    if text.isdigit():
+    if _SECONDS.fullmatch(text):  # ASCII digits only: str.isdigit() accepts "²"
         seconds = int(text)
         if not 1 <= seconds <= MAX_LIFETIME_SECONDS:
             raise ValueError(f"lifetime must be 1 to {MAX_LIFETIME_SECONDS} seconds")
@@ -57,6 +58,7 @@ def parse_lifetime(text: str) -> Lifetime:
         raise ValueError("lifetime must be seconds (e.g. 3600) or 'HH:MM Zone' (e.g. '00:00 America/New_York')")
     try:
         ZoneInfo(match["zone"])
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that is a directory of the zone database, such as "America".
         raise ValueError(f"unknown time zone: {match['zone']}") from None
     return DailyBoundary(time(int(match["hour"]), int(match["minute"])), match["zone"])

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from tokensmith.domain.clients import Client, check_custom_claims, is_valid_client_id
+from tokensmith.domain.clients import Client, check_custom_claims, check_rate_limit, is_valid_client_id
 from tokensmith.domain.lifetimes import Lifetime
 from tokensmith.domain.scopes import validate_scope_tokens
 from tokensmith.domain.secrets import (
@@ -43,6 +43,7 @@ def build_client(
     claims: Mapping[str, Any],
     lifetime: Lifetime,
     now: int,
+    rate_limit: int | None = None,
 ) -> Client:
     client_id = client_id or generate_client_id()
     if not is_valid_client_id(client_id):
@@ -55,6 +56,7 @@ def build_client(
         raise ValueError("default scopes must be among the client's scopes")
     _check_audiences(audiences)
     check_custom_claims(claims)
+    check_rate_limit(rate_limit)
     return Client(
         client_id=client_id,
         name=name,
@@ -66,6 +68,7 @@ def build_client(
         enabled=True,
         created_at=now,
         updated_at=now,
+        rate_limit=rate_limit,
     )
 
 
@@ -81,6 +84,7 @@ def change_client(client: Client, now: int, **changes: Any) -> Client:
         claims=changed.claims,
         lifetime=changed.lifetime,
         now=now,
+        rate_limit=changed.rate_limit,
     )
     return changed
 

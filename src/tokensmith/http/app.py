@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from collections.abc import AsyncIterator
 
+import anyio
 import anyio.to_thread
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,11 +18,15 @@ from starlette.routing import Route
 
 from tokensmith.config import Settings
 from tokensmith.domain.errors import Problem, TokensmithError
-from tokensmith.http import discovery, health, introspection, oauth_token, revocation, seed_token
-from tokensmith.http.errors import render_error
+from tokensmith.http import discovery, explorer, health, introspection, oauth_token, openapi, revocation, seed_token
+from tokensmith.http import metrics as metrics_http
+from tokensmith.http.errors import allow_value, render_error
+from tokensmith.http.routing import exact
 from tokensmith.http.request_context import RequestContext
+from tokensmith.http.source_address import SourceAddresses
 from tokensmith.logs import configure_logging
 from tokensmith.node import Node
+from tokensmith.store.availability import StoreUnavailable
 
 log = logging.getLogger("tokensmith")
 
@@ -31,19 +38,49 @@ def create_app(node: Node) -> RequestContext:
 
     async def on_refusal(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TokensmithError)
-        return render_error(exc, request.url.path, source)
+        request.state.problem = exc.problem.name.lower()  # for the metrics layer
+        # `instance` is the decoded path as received (docs/errors.md), as in the access
+        # log: request.url re-parses it, dropping tabs and line breaks (`/healthz%09`
+        # would name /healthz) and re-encoding `?` and `#`.
+        return render_error(exc, request.scope["path"], source)
+
+    async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+        # A store call that escaped the gate (store/availability.py) counts too.
+        if not isinstance(exc, StoreUnavailable):
+            node.gate.failed("request", exc)
+        request.state.problem = Problem.UNAVAILABLE.name.lower()
+        error = TokensmithError(Problem.UNAVAILABLE, "The store is not answering; retry shortly", retry_after=1)
+        return render_error(error, request.scope["path"], source)
 
     async def on_http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         problem = _HTTP_PROBLEMS.get(exc.status_code, Problem.MALFORMED_REQUEST)
-        return render_error(TokensmithError(problem), request.url.path, source, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if "Allow" in headers:
+            headers["Allow"] = allow_value(headers["Allow"])
+        return render_error(TokensmithError(problem), request.scope["path"], source, headers)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Warm the key ring before the first request rather than during it.
         await anyio.to_thread.run_sync(node.key_cache.reload)
+        listener = node.fanout_listener()
+        task = None
+        if listener is not None:
+            app.state.fanout = listener
+            task = asyncio.create_task(listener.run(), name="tokensmith-fanout")
+            # Serve subscribed, so that no announcement made after start-up is missed.
+            with anyio.move_on_after(2 * node.settings.redis_timeout_seconds + 1):
+                await listener.ready.wait()
         log.info("serving", extra={"issuer": node.settings.issuer, "kid": node.key_cache.signer and node.key_cache.signer.kid})
         yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        if node.redis is not None:
+            with anyio.move_on_after(1):
+                await node.redis.close()
 
     routes = [
         Route(seed_token.PATH, seed_token.seed_token, methods=["POST"]),
@@ -55,13 +92,34 @@ def create_app(node: Node) -> RequestContext:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
     ]
+    if node.settings.metrics_enabled:
+        routes.append(Route(metrics_http.PATH, metrics_http.metrics_endpoint, methods=["GET"]))
+    routes += [
+        Route(openapi.PATH, openapi.openapi_document, methods=["GET"]),
+        Route(explorer.PATH, explorer.page, methods=["GET"]),
+        Route(explorer.ASSETS_PATH, explorer.asset, methods=["GET"]),
+    ]
+    store_outages: dict[type[Exception], object] = {
+        error: on_store_unavailable
+        for error in (StoreUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError)
+    }
     app = Starlette(
-        routes=routes,
+        routes=[exact(route) for route in routes],
         lifespan=lifespan,
-        exception_handlers={TokensmithError: on_refusal, HTTPException: on_http_exception},
+        exception_handlers={TokensmithError: on_refusal, HTTPException: on_http_exception, **store_outages},  # type: ignore[dict-item]
     )
+    # A redirect to `path/` would send the client's credentials a second time, to a
+    # URL built from the Host header: an unknown path is a 404 instead.
+    app.router.redirect_slashes = False
     app.state.node = node
-    return RequestContext(app, source=source, log_requests=node.settings.access_log)
+    # Built once, from the routes really mounted: one without a description stops start-up.
+    app.state.openapi = openapi.render(node.settings, openapi.mounted(app.routes))
+    app.state.explorer_assets = explorer.load_assets()
+    app.state.source_addresses = SourceAddresses(node.settings.trusted_proxies)
+    measured = metrics_http.MetricsMiddleware(
+        app, routes=routes, token_endpoints=(seed_token.PATH, oauth_token.PATH)
+    )
+    return RequestContext(measured, source=source, log_requests=node.settings.access_log)
 
 
 def app_from_environment() -> RequestContext:

@@ -8,16 +8,35 @@ import binascii
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
+from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import ClientCredentials
 from tokensmith.http.parsing import malformed
 
+# The longest credentials a client can have (128-character id, 512-character secret,
+# every character percent-encoded to three) are about 2,600 base64 characters; a
+# longer header cannot belong to any client, so it is not even decoded.
 MAX_AUTHORIZATION_LENGTH = 4096
 
 
+def basic_token(authorization: str) -> str | None:
+    """The token68 of a Basic Authorization header, or None for any other scheme.
+
+    RFC 9110 §11.1: the scheme is case-insensitive and 1*SP separates it from the
+    credentials; an empty token68 (`Basic` alone) is still a Basic attempt."""
+    scheme, _, rest = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    return rest.strip()
+
+
 def parse_basic(value: str) -> ClientCredentials:
-    encoded = value[6:].strip()
+    """The credentials in a `Basic …` header value."""
+    encoded = basic_token(value) or ""
+    if not encoded:
+        raise malformed("The Basic credentials are empty")
     if len(encoded) > MAX_AUTHORIZATION_LENGTH:
-        raise malformed("The Authorization header is too long")
+        # The same refusal as an unknown client id (RFC 6749 §5.2 invalid_client).
+        raise TokensmithError(Problem.INVALID_CLIENT)
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
@@ -34,7 +53,7 @@ def parse_basic(value: str) -> ClientCredentials:
 def client_credentials(authorization: str | None, form: Mapping[str, str]) -> ClientCredentials | None:
     """The credentials the client presented, or None when it presented none (which
     the caller answers with invalid_client)."""
-    if authorization is not None and authorization[:6].lower() == "basic ":
+    if authorization is not None and basic_token(authorization) is not None:
         credentials = parse_basic(authorization)
         if "client_secret" in form:
             raise malformed("Use one client authentication method, not two")

@@ -57,3 +57,14 @@ def render_error(error: TokensmithError, path: str, source: str, extra_headers: 
     if uses_oauth_format(path):
         return oauth_error(error, extra_headers)
     return seed_error(error, path, source, extra_headers)
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allow_value(methods: str) -> str:
+    """An `Allow` value (RFC 9110 §10.2.1) in one stable order: Starlette joins a set,
+    whose order changes from process to process."""
+    present = {method.strip().upper() for method in methods.split(",") if method.strip()}
+    ordered = [method for method in _METHOD_ORDER if method in present]
+    return ", ".join(ordered + sorted(present - set(_METHOD_ORDER)))

@@ -6,7 +6,6 @@ another issuer or not a token at all gets `{"active": false}` and nothing more
 
 from __future__ import annotations
 
-import anyio.to_thread
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,13 +24,21 @@ _REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
 async def introspect(request: Request) -> Response:
     node: Node = request.app.state.node
     form = await form_body(request, node.settings.max_body_bytes, required=True)
+    # Authentication first (RFC 7662 §2.1, RFC 7009 §2.1): a stranger learns nothing,
+    # not even what the request lacks.
+    await authenticated_client(request, node, form)
     token = form.get("token")
     if token is None:
         raise malformed("token is required")
-    await authenticated_client(request, node, form)
     await node.key_cache.refresh_if_stale()
     claims = read_token(token, node.key_cache.verification_keys, node.settings.issuer)
-    if claims is None or await anyio.to_thread.run_sync(node.revocations.is_revoked, claims["jti"]):
+    # A revocation this node has heard of answers at once (and while the store is
+    # down); otherwise the store, the authority, is asked every time.
+    if (
+        claims is None
+        or claims["jti"] in node.revoked
+        or await node.gate.call("revocation check", node.revocations.is_revoked, claims["jti"])
+    ):
         return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
     body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": "Bearer"}
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")

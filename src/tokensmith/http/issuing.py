@@ -9,9 +9,12 @@ from collections.abc import Mapping
 
 from starlette.requests import Request
 
+from tokensmith import metrics
 from tokensmith.domain.errors import Problem, TokensmithError
-from tokensmith.domain.grants import authenticate, choose_audience, grant_scopes
+from tokensmith.domain.grants import choose_audience, grant_scopes
+from tokensmith.domain.throttling import retry_after
 from tokensmith.domain.tokens import IssuedToken, issue_token
+from tokensmith.http.authentication import authenticate_request
 from tokensmith.http.client_auth import client_credentials
 from tokensmith.http.parsing import malformed
 from tokensmith.node import Node
@@ -37,12 +40,17 @@ async def issue_for_request(
     credentials = client_credentials(request.headers.get("authorization"), form)
     if credentials is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
-    request.state.client_id = credentials.client_id[:128]
-    client = await node.client_cache.get(credentials.client_id) if credentials.is_plausible() else None
+    client = await authenticate_request(request, node, credentials)
     now = int(time.time())
-    client = authenticate(client, credentials, node.checker, now)
     granted = grant_scopes(client, scopes, refusal=scope_refusal)
     target = choose_audience(client, audience, node.settings.audience)
+    if client.rate_limit is not None:
+        decision = await node.issuance.take(client.client_id, client.rate_limit)
+        if not decision.allowed:
+            metrics.throttled.labels(request.scope["path"], "issuance").inc()
+            raise TokensmithError(
+                Problem.RATE_LIMITED, "Token issuance limit reached for this client", retry_after=retry_after(decision.retry_after_seconds)
+            )
     await node.key_cache.refresh_if_stale()
     signer = node.key_cache.signer
     if signer is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,6 +17,7 @@ from tokensmith.http.authentication import authenticated_client
 from tokensmith.http.errors import NO_STORE
 from tokensmith.http.parsing import form_body, malformed
 from tokensmith.node import Node
+from tokensmith.store.fanout import Event, EventKind, announce
 
 PATH = "/oauth2/revoke"
 
@@ -25,14 +25,19 @@ PATH = "/oauth2/revoke"
 async def revoke(request: Request) -> Response:
     node: Node = request.app.state.node
     form = await form_body(request, node.settings.max_body_bytes, required=True)
+    # Authentication first (RFC 7662 §2.1, RFC 7009 §2.1): a stranger learns nothing,
+    # not even what the request lacks.
+    client = await authenticated_client(request, node, form)
     token = form.get("token")
     if token is None:
         raise malformed("token is required")
-    client = await authenticated_client(request, node, form)
     await node.key_cache.refresh_if_stale()
     claims = read_token(token, node.key_cache.verification_keys, node.settings.issuer)
     if claims is not None:
         if claims["client_id"] != client.client_id:
             raise TokensmithError(Problem.TOKEN_NOT_OWNED)
-        await anyio.to_thread.run_sync(node.revocations.revoke, claims["jti"], client.client_id, claims["exp"], int(time.time()))
+        await node.gate.call("revoke", node.revocations.revoke, claims["jti"], client.client_id, claims["exp"], int(time.time()))
+        node.revoked.add(claims["jti"], claims["exp"])
+        if node.redis is not None:  # every node's introspection knows at once
+            await announce(node.redis, Event(EventKind.REVOKED, claims["jti"], expires_at=claims["exp"]))
     return Response(b"", 200, NO_STORE)

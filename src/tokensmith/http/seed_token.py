@@ -17,6 +17,18 @@ from tokensmith.http.parsing import form_body, malformed, query_parameters
 from tokensmith.node import Node
 
 PATH = "/v1/api/oauth/token"
+TARGET_PARAMETERS = ("resource", "audience")
+
+
+def one_value(name: str, query: dict[str, str], form: dict[str, str]) -> str | None:
+    """A parameter that may come in the query or the tolerated form, or in both when
+    they agree: a request that says two things is refused rather than half-obeyed."""
+    value = query.get(name)
+    if value is None:
+        return form.get(name)
+    if name in form and form[name] != value:
+        raise malformed(f"The body's {name} differs from the query's {name}")
+    return value
 
 
 async def seed_token(request: Request) -> Response:
@@ -27,15 +39,12 @@ async def seed_token(request: Request) -> Response:
     grant_type = form.get("grant_type")
     if grant_type is not None and grant_type != "client_credentials":
         raise TokensmithError(Problem.UNSUPPORTED_GRANT_TYPE)
-    scope = query.get("scope")
-    if scope is None:
-        scope = form.get("scope")
-    elif "scope" in form and form["scope"] != scope:
-        raise malformed("The body's scope differs from the query's scope")
+    scope = one_value("scope", query, form)
     if scope is None:
         raise TokensmithError(Problem.SCOPE_MISSING)
     scopes = parse_scope(scope, max_length=node.settings.seed_max_scope_length)
-    audience = requested_audience({**form, **query})
+    targets = {name: value for name in TARGET_PARAMETERS if (value := one_value(name, query, form)) is not None}
+    audience = requested_audience(targets)
     token = await issue_for_request(request, node, form, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)
     body = {"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"}
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")

@@ -9,25 +9,47 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-import anyio.to_thread
 import orjson
 
+from tokensmith import metrics
 from tokensmith.domain.clients import Client
 from tokensmith.domain.introspection import VerificationKey, verification_keys
 from tokensmith.domain.keys import KeyRing
 from tokensmith.domain.tokens import TokenSigner
+from tokensmith.store.availability import StoreGate, StoreUnavailable
 from tokensmith.store.clients import ClientRepository
 from tokensmith.store.keys import KeyRepository
 
 Clock = Callable[[], float]
 
+_CLIENT_HIT = metrics.cache_lookups.labels("client", "hit")
+_CLIENT_MISS = metrics.cache_lookups.labels("client", "miss")
+_CLIENT_STALE = metrics.cache_lookups.labels("client", "stale")
+_KEYS_HIT = metrics.cache_lookups.labels("key_ring", "hit")
+_KEYS_MISS = metrics.cache_lookups.labels("key_ring", "miss")
+_KEYS_STALE = metrics.cache_lookups.labels("key_ring", "stale")
+
 
 class ClientCache:
-    def __init__(self, repository: ClientRepository, ttl: float, *, capacity: int = 50_000, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        repository: ClientRepository,
+        ttl: float,
+        *,
+        capacity: int = 50_000,
+        clock: Clock = time.monotonic,
+        gate: StoreGate | None = None,
+        max_stale: float = 0.0,
+    ) -> None:
         self._repository = repository
         self._ttl = ttl
         self._capacity = capacity
         self._clock = clock
+        self._gate = gate or StoreGate(timeout=30.0, retry_seconds=0.0, clock=clock)
+        # While the store is unreachable, an entry is still used this long past its TTL.
+        self._max_stale = max_stale
+        # Bumped by forget/clear: a lookup that was in flight meanwhile is not cached.
+        self._generation = 0
         # Unknown ids are cached too (as None), so guessing ids cannot load the store.
         self._entries: OrderedDict[str, tuple[float, Client | None]] = OrderedDict()
 
@@ -35,8 +57,19 @@ class ClientCache:
         now = self._clock()
         entry = self._entries.get(client_id)
         if entry is not None and now - entry[0] < self._ttl:
+            _CLIENT_HIT.inc()
             return entry[1]
-        client = await anyio.to_thread.run_sync(self._repository.get, client_id)
+        generation = self._generation
+        try:
+            client = await self._gate.call("client lookup", self._repository.get, client_id)
+        except StoreUnavailable:
+            if entry is not None and now - entry[0] < self._ttl + self._max_stale:
+                _CLIENT_STALE.inc()
+                return entry[1]
+            raise
+        _CLIENT_MISS.inc()
+        if generation != self._generation:
+            return client  # changed while we read: answer, but do not keep it
         self._entries[client_id] = (now, client)
         self._entries.move_to_end(client_id)
         if len(self._entries) > self._capacity:
@@ -44,15 +77,30 @@ class ClientCache:
         return client
 
     def forget(self, client_id: str) -> None:
+        self._generation += 1
         self._entries.pop(client_id, None)
+
+    def clear(self) -> None:
+        """Drop everything (after missing change announcements, say)."""
+        self._generation += 1
+        self._entries.clear()
 
 
 class KeyRingCache:
     """The active signer and the encoded JWKS, rebuilt when the ring is re-read."""
 
-    def __init__(self, repository: KeyRepository, ttl: float, retention: int, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        repository: KeyRepository,
+        ttl: float,
+        retention: int,
+        *,
+        clock: Clock = time.monotonic,
+        gate: StoreGate | None = None,
+    ) -> None:
         self._repository = repository
         self._ttl = ttl
+        self._gate = gate or StoreGate(timeout=30.0, retry_seconds=0.0, clock=clock)
         self._retention = retention
         self._clock = clock
         self._loaded_at = float("-inf")
@@ -65,8 +113,23 @@ class KeyRingCache:
         return self._clock() - self._loaded_at < self._ttl
 
     async def refresh_if_stale(self) -> None:
-        if not self.is_fresh():
-            await anyio.to_thread.run_sync(self.reload)
+        if self.is_fresh():
+            _KEYS_HIT.inc()
+            return
+        _KEYS_MISS.inc()
+        try:
+            await self._gate.call("key ring", self.reload)
+        except StoreUnavailable:
+            if self.signer is None and not self.verification_keys:
+                raise
+            # The ring we hold stays valid (keys are published before they sign and
+            # after they retire); try the store again after a pause, not per request.
+            _KEYS_STALE.inc()
+            self._loaded_at = self._clock() - self._ttl + max(1.0, self._gate.retry_seconds)
+
+    def invalidate(self) -> None:
+        """The next use re-reads the ring (another process rotated it)."""
+        self._loaded_at = float("-inf")
 
     def reload(self) -> None:
         keys = self._repository.all()
@@ -77,4 +140,37 @@ class KeyRingCache:
             self.jwks_body = orjson.dumps(ring.jwks())
             self.verification_keys = verification_keys(ring.published)
             self._fingerprint = fingerprint
+            metrics.set_signing_key(ring.active.kid if ring.active else None, ring.active.algorithm if ring.active else None)
         self._loaded_at = self._clock()
+
+
+class RevokedTokens:
+    """Token ids this process knows were revoked: by its own revocation endpoint and,
+    through Redis, by every other node's. Kept until the token's own expiry. A hit
+    answers introspection without the store (and while the store is down); a miss
+    still asks the store, which is the authority."""
+
+    def __init__(self, capacity: int = 200_000, *, wall_clock: Clock = time.time) -> None:
+        self._capacity = capacity
+        self._clock = wall_clock
+        self._expiry: OrderedDict[str, int] = OrderedDict()
+
+    def add(self, jti: str, expires_at: int) -> None:
+        if expires_at <= self._clock():
+            return
+        self._expiry[jti] = expires_at
+        self._expiry.move_to_end(jti)
+        while len(self._expiry) > self._capacity:
+            self._expiry.popitem(last=False)
+
+    def __contains__(self, jti: object) -> bool:
+        expires_at = self._expiry.get(jti)  # type: ignore[call-overload]
+        if expires_at is None:
+            return False
+        if expires_at <= self._clock():
+            del self._expiry[jti]  # type: ignore[arg-type]
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return len(self._expiry)

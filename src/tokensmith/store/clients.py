@@ -7,9 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tokensmith.domain.audit import AuditEvent
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.store import audit
 from tokensmith.store.schema import client_secrets, clients
 
 
@@ -25,6 +27,7 @@ def _client_row(client: Client) -> dict[str, Any]:
         "enabled": client.enabled,
         "created_at": client.created_at,
         "updated_at": client.updated_at,
+        "rate_limit": client.rate_limit,
     }
 
 
@@ -56,6 +59,7 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         secrets=tuple(sorted(secrets, key=lambda s: s.created_at)),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        rate_limit=row.rate_limit,
     )
 
 
@@ -87,7 +91,10 @@ class ClientRepository:
         with self._engine.connect() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(clients)).scalar_one()
 
-    def create(self, client: Client) -> None:
+    # Each write may carry the audit event that describes it (domain/audit.py); the
+    # event is stored in the same transaction, and only when the change happened.
+
+    def create(self, client: Client, audit_event: AuditEvent | None = None) -> None:
         with self._engine.begin() as connection:
             exists = connection.execute(sa.select(clients.c.client_id).where(clients.c.client_id == client.client_id)).first()
             if exists:
@@ -95,26 +102,35 @@ class ClientRepository:
             connection.execute(clients.insert().values(_client_row(client)))
             for secret in client.secrets:
                 connection.execute(client_secrets.insert().values(_secret_row(client.client_id, secret)))
+            if audit_event is not None:
+                audit.record(connection, audit_event)
 
-    def update(self, client: Client) -> None:
+    def update(self, client: Client, audit_event: AuditEvent | None = None) -> None:
         """Writes the client's fields; its secrets are changed only through
         add_secret and remove_secret."""
         row = _client_row(client)
         del row["client_id"], row["created_at"]
         with self._engine.begin() as connection:
-            connection.execute(clients.update().where(clients.c.client_id == client.client_id).values(row))
+            changed = connection.execute(clients.update().where(clients.c.client_id == client.client_id).values(row)).rowcount
+            if audit_event is not None and changed:
+                audit.record(connection, audit_event)
 
-    def delete(self, client_id: str) -> bool:
+    def delete(self, client_id: str, audit_event: AuditEvent | None = None) -> bool:
         with self._engine.begin() as connection:
             connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client_id))
-            return connection.execute(clients.delete().where(clients.c.client_id == client_id)).rowcount > 0
+            deleted = connection.execute(clients.delete().where(clients.c.client_id == client_id)).rowcount > 0
+            if audit_event is not None and deleted:
+                audit.record(connection, audit_event)
+            return deleted
 
-    def add_secret(self, client_id: str, secret: StoredSecret, updated_at: int) -> None:
+    def add_secret(self, client_id: str, secret: StoredSecret, updated_at: int, audit_event: AuditEvent | None = None) -> None:
         with self._engine.begin() as connection:
             connection.execute(client_secrets.insert().values(_secret_row(client_id, secret)))
             connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            if audit_event is not None:
+                audit.record(connection, audit_event)
 
-    def remove_secret(self, client_id: str, secret_id: str, updated_at: int) -> bool:
+    def remove_secret(self, client_id: str, secret_id: str, updated_at: int, audit_event: AuditEvent | None = None) -> bool:
         with self._engine.begin() as connection:
             removed = connection.execute(
                 client_secrets.delete().where(
@@ -122,4 +138,6 @@ class ClientRepository:
                 )
             ).rowcount
             connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            if audit_event is not None and removed:
+                audit.record(connection, audit_event)
             return removed > 0

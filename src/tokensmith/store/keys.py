@@ -6,8 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tokensmith.domain.audit import AuditEvent
 from tokensmith.domain.key_encryption import KeyEncryption
 from tokensmith.domain.keys import KeyState, Rotation, SigningKey, load_private_key, private_key_bytes
+from tokensmith.store import audit
 from tokensmith.store.schema import signing_keys
 
 
@@ -39,9 +41,11 @@ class KeyRepository:
             rows = connection.execute(sa.select(signing_keys).order_by(signing_keys.c.created_at)).all()
         return [self._to_key(row) for row in rows]
 
-    def apply(self, rotation: Rotation) -> None:
+    def apply(self, rotation: Rotation, audit_event: AuditEvent | None = None) -> None:
         """One transaction, so no node ever sees a ring with no active key."""
         with self._engine.begin() as connection:
+            if audit_event is not None:
+                audit.record(connection, audit_event)
             if rotation.deleted:
                 connection.execute(signing_keys.delete().where(signing_keys.c.kid.in_(rotation.deleted)))
             for key in rotation.updated:

@@ -19,9 +19,12 @@ class RevocationRepository:
             if already is not None:
                 return
             try:
-                connection.execute(
-                    revocations.insert().values(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
-                )
+                # A savepoint, so that on PostgreSQL a duplicate does not abort the
+                # whole transaction (and the expired rows' clean-up with it).
+                with connection.begin_nested():
+                    connection.execute(
+                        revocations.insert().values(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
+                    )
             except sa.exc.IntegrityError:
                 pass  # revoked by a concurrent request: the outcome is the same
 

@@ -20,6 +20,7 @@ clients = sa.Table(
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("rate_limit", sa.Integer, nullable=True),  # tokens per minute (migration 0003)
 )
 
 client_secrets = sa.Table(
@@ -53,4 +54,17 @@ revocations = sa.Table(
     sa.Column("client_id", sa.String(128), nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
     sa.Column("revoked_at", sa.BigInteger, nullable=False),
+)
+
+# Administrative changes (domain/audit.py): append-only, newest has the highest id.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("occurred_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
 )

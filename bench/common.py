@@ -1,0 +1,111 @@
+"""Paths and small helpers shared by the benchmark modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+STATE = REPO / ".bench"  # gitignored: virtual environment, node modules, scratch
+VENV = STATE / "venv"
+VENV_PYTHON = VENV / "bin" / "python"
+VENV_BIN = VENV / "bin"
+WRK_DIR = BENCH_DIR / "wrk"
+DOCS = REPO / "docs"
+
+# The load generator and the server never share a core (except where a row says so).
+LOADGEN_CPU = "0"
+SERVER_CPU = "1"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def command_output(*command: str) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (result.stdout or result.stderr).strip()
+
+
+def load_average() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
+
+
+def machine() -> dict[str, Any]:
+    """What the run ran on, for the report."""
+    cpu_model = ""
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and not cpu_model:
+                cpu_model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    memory_kib = 0
+    try:
+        match = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+        memory_kib = int(match[1]) if match else 0
+    except OSError:
+        pass
+    versions = {}
+    probe = (
+        "import sys, cryptography, jwt, starlette, uvicorn, orjson;"
+        "from cryptography.hazmat.backends.openssl.backend import backend;"
+        "import json; print(json.dumps({'python': sys.version.split()[0], 'cryptography': cryptography.__version__,"
+        "'openssl': backend.openssl_version_text(), 'pyjwt': jwt.__version__, 'starlette': starlette.__version__,"
+        "'uvicorn': uvicorn.__version__, 'orjson': orjson.__version__}))"
+    )
+    try:
+        versions = json.loads(command_output(str(VENV_PYTHON), "-c", probe) or "{}")
+    except json.JSONDecodeError:
+        versions = {}
+    wrk_version = command_output("wrk", "--version").splitlines()
+    return {
+        "cpu_model": cpu_model,
+        "cpus": os.cpu_count(),
+        "cpu_flags_of_note": sorted(flags & {"aes", "avx", "avx2", "avx512f", "sha_ni", "adx", "bmi2", "hypervisor"}),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": _os_name(),
+        "node": command_output("node", "--version"),
+        "wrk": " ".join(wrk_version[0].split()[:2]) if wrk_version else "",
+        **versions,
+    }
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.platform()
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None

@@ -1,0 +1,1 @@
+"""An example resource server: a small accounts API protected by tokensmith tokens."""

@@ -1,0 +1,13 @@
+"""`python -m examples.accounts_api`: serve the accounts API with uvicorn on
+ACCOUNTS_HOST:ACCOUNTS_PORT (default 127.0.0.1:8081)."""
+
+import os
+
+import uvicorn
+
+if __name__ == "__main__":
+    uvicorn.run(
+        "examples.accounts_api.app:app",
+        host=os.environ.get("ACCOUNTS_HOST", "127.0.0.1"),
+        port=int(os.environ.get("ACCOUNTS_PORT", "8081")),
+    )

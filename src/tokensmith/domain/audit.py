@@ -1,0 +1,110 @@
+"""The audit trail of administrative changes: who changed what, when, from where.
+
+An event describes a change without any secret: a client's fields, a secret's id,
+kind and expiry, a key's id and algorithm, but never a secret, a secret's hash or a
+private key. The store keeps events in `audit_events`; the command line also writes
+each one to its log stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from tokensmith.domain.clients import Client
+from tokensmith.domain.keys import Rotation, SigningKey
+from tokensmith.domain.secrets import StoredSecret
+
+
+class AuditAction(str, Enum):
+    CLIENT_CREATED = "client.created"
+    CLIENT_CHANGED = "client.changed"
+    CLIENT_DISABLED = "client.disabled"
+    CLIENT_ENABLED = "client.enabled"
+    CLIENT_DELETED = "client.deleted"
+    SECRET_ADDED = "client.secret_added"
+    SECRET_REMOVED = "client.secret_removed"
+    KEYS_ROTATED = "keys.rotated"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change (an operator's name or the OS user) and from which host."""
+
+    name: str
+    host: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    action: AuditAction
+    subject: str  # the client id, or "key-ring"
+    actor: str
+    host: str
+    occurred_at: int  # epoch seconds
+    details: Mapping[str, Any] = field(default_factory=dict)
+    event_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.event_id,
+            "occurred_at": self.occurred_at,
+            "action": self.action.value,
+            "subject": self.subject,
+            "actor": self.actor,
+            "host": self.host,
+            "details": dict(self.details),
+        }
+
+
+KEY_RING_SUBJECT = "key-ring"
+
+# The client's fields an event may show; secrets are summarised separately.
+_CLIENT_FIELDS = ("name", "scopes", "default_scopes", "audiences", "claims", "lifetime", "enabled", "rate_limit")
+
+
+def _field(client: Client, name: str) -> Any:
+    value = getattr(client, name, None)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if name == "lifetime":
+        return str(value)
+    return value
+
+
+def client_snapshot(client: Client) -> dict[str, Any]:
+    return {name: _field(client, name) for name in _CLIENT_FIELDS}
+
+
+def client_changes(before: Client, after: Client) -> dict[str, dict[str, Any]]:
+    """Each field that differs, as {"from": old, "to": new}."""
+    changes: dict[str, dict[str, Any]] = {}
+    for name in _CLIENT_FIELDS:
+        old, new = _field(before, name), _field(after, name)
+        if old != new:
+            changes[name] = {"from": old, "to": new}
+    return changes
+
+
+def secret_summary(secret: StoredSecret) -> dict[str, Any]:
+    return {"secret_id": secret.secret_id, "kind": secret.kind.value, "expires_at": secret.expires_at}
+
+
+def _key(key: SigningKey) -> dict[str, Any]:
+    return {"kid": key.kid, "algorithm": key.algorithm, "state": key.state.value}
+
+
+def rotation_summary(rotation: Rotation) -> dict[str, Any]:
+    return {
+        "changed": [_key(key) for key in rotation.updated],
+        "created": [_key(key) for key in rotation.created],
+        "deleted": list(rotation.deleted),
+    }
+
+
+def event(action: AuditAction, subject: str, actor: Actor, now: int, **details: Any) -> AuditEvent:
+    return AuditEvent(action, subject, actor.name, actor.host, now, details)

@@ -1,0 +1,104 @@
+"""Prometheus metrics: every metric tokensmith exports, defined once.
+
+Labels are bounded: an endpoint is its route template (never the raw path), a
+client id is one that authenticated (an unauthenticated caller's id is attacker
+input and would blow up the series count), a reason is a catalogue problem name.
+
+With `tokensmith serve --workers N` (N > 1) the serve command points
+PROMETHEUS_MULTIPROC_DIR at a fresh directory before the workers start, and
+/metrics aggregates every worker's values (prometheus_client multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+
+# `*_created` series double the output and nobody graphs them.
+disable_created_metrics()
+
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+tokens_issued = Counter(
+    "tokensmith_tokens_issued", "Access tokens issued.", ["endpoint", "client_id"]
+)
+tokens_refused = Counter(
+    "tokensmith_tokens_refused",
+    "Token requests refused, by catalogue problem (invalid_client, rate_limited, unavailable, ...).",
+    ["endpoint", "reason", "client_id"],
+)
+authentication_failures = Counter(
+    "tokensmith_authentication_failures", "Failed client authentications.", ["endpoint"]
+)
+throttled = Counter(
+    "tokensmith_throttled", "Requests refused with 429.", ["endpoint", "kind"]
+)
+bruteforce_blocks = Counter(
+    "tokensmith_bruteforce_blocks", "Sources blocked after repeated failed authentications (by this process).", ["scope"]
+)
+requests = Counter(
+    "tokensmith_http_requests", "HTTP requests by route template and status.", ["endpoint", "method", "status"]
+)
+request_latency = Histogram(
+    "tokensmith_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["endpoint", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+cache_lookups = Counter(
+    "tokensmith_cache_lookups",
+    "In-process cache lookups: hit, miss (read the store), stale (store down, served past its TTL).",
+    ["cache", "result"],
+)
+store_errors = Counter(
+    "tokensmith_store_errors", "Store calls that failed or timed out.", ["operation"]
+)
+redis_errors = Counter("tokensmith_redis_errors", "Redis calls that failed or timed out.", ["operation"])
+invalidations = Counter(
+    "tokensmith_fanout_events_received", "Events received from other nodes through Redis.", ["kind"]
+)
+signing_key = Gauge(
+    "tokensmith_signing_key",
+    "1 for the key this process signs with, labelled by its kid and algorithm.",
+    ["kid", "algorithm"],
+    multiprocess_mode="livemax",
+)
+
+_current_key: tuple[str, str] | None = None
+
+
+def set_signing_key(kid: str | None, algorithm: str | None) -> None:
+    """Moves the 1 to the new key (the old one's series stays at 0, which also works
+    across worker processes, where a series cannot be removed)."""
+    global _current_key
+    new = (kid, algorithm) if kid and algorithm else None
+    if new == _current_key:
+        return
+    if _current_key is not None:
+        signing_key.labels(*_current_key).set(0)
+    if new is not None:
+        signing_key.labels(*new).set(1)
+    _current_key = new
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text format body and its media type."""
+    if MULTIPROCESS:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,61 @@
+"""Schemathesis hooks for tests/hardening/test_schemathesis.py (loaded through
+schemathesis.toml, not by pytest).
+
+The four operations that authenticate a client may refuse a schema-valid request with
+400, and the run allows that (schemathesis.toml), for the reasons below only. Each is
+a relation OpenAPI cannot state: between a header and a body field, between the query
+and the body, between two parameters, or between a parameter and what is registered
+for the client in the store. This check makes sure no other 400 hides behind that
+allowance: a schema-valid request refused for any other reason fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import schemathesis
+
+from tokensmith.domain.errors import Problem
+
+AUTHENTICATING_OPERATIONS = frozenset({"/v1/api/oauth/token", "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"})
+RELATIONAL_REFUSALS = (
+    # RFC 6749 §2.3 / §5.2: one client authentication method per request. The run
+    # sends Basic credentials; the document also describes client_secret_post.
+    "Use one client authentication method, not two",
+    "client_id in the body differs from the Basic credentials",
+    # The seed endpoint: the tolerated form may repeat a query parameter, not contradict it.
+    "The body's scope differs from the query's scope",
+    "The body's audience differs from the query's audience",
+    "The body's resource differs from the query's resource",
+    # RFC 8707: one target per token.
+    "Give resource or audience, not both",
+    # RFC 8707 §2 invalid_target / RFC 6749 §5.2 invalid_scope: well formed, not registered.
+    Problem.INVALID_TARGET.spec.message,
+    Problem.INVALID_SCOPE.spec.message,
+)
+
+
+def _message(body: Any) -> str | None:
+    if isinstance(body, dict):
+        return body.get("error_description")
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        params = body[0].get("invalid-params") or [None]
+        return params[0]
+    return None
+
+
+@schemathesis.check
+def positive_refusals_are_relational(ctx: Any, response: Any, case: Any) -> bool | None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
+        return None
+    if case.operation.path not in AUTHENTICATING_OPERATIONS:
+        return None  # positive_data_acceptance allows no 400 there at all
+    try:
+        message = _message(json.loads(response.content))
+    except ValueError:
+        message = None
+    if message not in RELATIONAL_REFUSALS:
+        raise AssertionError(f"A schema-valid request was refused with 400: {message!r}")
+    return None

@@ -1,0 +1,97 @@
+"""Hand-made compact JWS tokens, for forging.
+
+Tokens are assembled byte by byte (no JWT library in the way), so a header or a claim
+can be anything an attacker can send: `alg: none`, `exp` as a string, `crit`, a
+signature of zeros. `server_signing_key` reads a running tokensmith's own private key
+from its store, the way only an insider could: a token that fails a *claim* check is
+only a meaningful test if its signature is good, or the signature check alone would
+refuse it and the claim check would go untested."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from tests.support.server import Tokensmith
+from tokensmith.domain.key_encryption import KeyEncryption, decode_kek
+from tokensmith.store.keys import KeyRepository
+
+Signer = Callable[[bytes], bytes]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def segment(value: Any) -> str:
+    """A JSON value as a JWS segment; bytes are taken as the raw JSON text."""
+    raw = value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode()
+    return b64url(raw)
+
+
+def header_of(token: str) -> dict[str, Any]:
+    part = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def compact(header: dict[str, Any], claims: Any, sign: Signer | None) -> str:
+    """`header.claims.signature`; no signer means an empty signature."""
+    signing_input = f"{segment(header)}.{segment(claims)}"
+    signature = sign(signing_input.encode("ascii")) if sign else b""
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def rs256(key: rsa.RSAPrivateKey) -> Signer:
+    return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def ps256(key: rsa.RSAPrivateKey) -> Signer:
+    return lambda data: key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+
+
+def es256(key: ec.EllipticCurvePrivateKey) -> Signer:
+    def sign(data: bytes) -> bytes:
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S
+
+    return sign
+
+
+def hs256(secret: bytes) -> Signer:
+    return lambda data: hmac.new(secret, data, hashlib.sha256).digest()
+
+
+def rsa_public_jwk(key: rsa.RSAPublicKey, kid: str) -> dict[str, str]:
+    numbers = key.public_numbers()
+
+    def encode(n: int) -> str:
+        return b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+
+    return {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": encode(numbers.n), "e": encode(numbers.e)}
+
+
+def server_signing_key(server: Tokensmith, kid: str) -> Any:
+    """The private key `kid` of a running tokensmith (SQLite store, key-encryption key
+    in the file beside it, as `tokensmith serve` makes it by default)."""
+    database = server.workdir / "tokensmith.db"
+    kek = decode_kek((server.workdir / "tokensmith.db.kek").read_text())
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        keys = {key.kid: key.private_key for key in KeyRepository(engine, KeyEncryption(kek)).all()}
+    finally:
+        engine.dispose()
+    return keys[kid]
