@@ -35,6 +35,8 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ("metrics (Prometheus counters and histogram)", re.compile(r"\(prometheus_client/|tokensmith/(http/)?metrics\.py")),
     ("brute-force guard and source address", re.compile(r"tokensmith/(domain/throttling|http/source_address|http/authentication|store/throttle\w*)\.py|\(ipaddress\.py")),
     ("client and key caches", re.compile(r"tokensmith/store/cache\.py")),
+    ("token route layer (http/token_route.py: request id, head, log call, metrics call)", re.compile(r"tokensmith/http/token_route\.py")),
+    ("uvicorn HTTP protocol (httptools callbacks)", re.compile(r"tokensmith/http/protocol\.py")),
     ("other tokensmith code", re.compile(r"\(tokensmith/")),
     ("Starlette (routing, Request/Response, middleware)", re.compile(r"\(starlette/|\(anyio/")),
     ("uvicorn HTTP protocol (httptools callbacks)", re.compile(r"\(uvicorn/|httptools")),
@@ -137,6 +139,23 @@ def profile(server: Server, endpoint: Endpoint, *, seconds: float = 10.0, rate: 
         "flamegraph_hint": f"{VENV_BIN.relative_to(STATE.parent)}/py-spy record --native --pid PID -o {flame.relative_to(STATE.parent)}",
         "non200": load_report.get("non200"),
     }
+
+
+def rebucket(prof: dict[str, Any], repo: Path) -> dict[str, Any]:
+    """The same profile bucketed with the current RULES (from its saved raw file), so
+    that `run.py --report-only` reflects a refined rule without measuring again."""
+    raw_path = repo / prof.get("raw_profile", "")
+    if "buckets" not in prof or not raw_path.is_file():
+        return prof
+    classified = classify(raw_path.read_text())
+    busy = classified["busy_samples"] or 1
+    prof = dict(prof)
+    prof["busy_samples"], prof["idle_samples"] = classified["busy_samples"], classified["idle_samples"]
+    prof["buckets"] = [
+        {"bucket": name, "share": count / busy, "us_per_request": prof["us_per_request"] * count / busy}
+        for name, count in classified["buckets"].items()
+    ]
+    return prof
 
 
 if __name__ == "__main__":

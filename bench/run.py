@@ -1,7 +1,7 @@
 """`make bench`: measure tokensmith against the raw signing limit and its peers, and
 write docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.png.
 
-    python bench/run.py                 # everything (about 12 minutes)
+    python bench/run.py                 # everything (about 13 minutes)
     python bench/run.py --quick         # 3 s points: checks the harness in ~5 minutes
     python bench/run.py --only tokensmith --only peers
     python bench/run.py --report-only   # re-render the docs from .bench/results.json
@@ -70,7 +70,12 @@ def main(argv: list[str]) -> int:
 
     results_path = args.results or STATE / "results.json"
     if args.report_only:
+        import profiling
+        from common import REPO
+
         results = json.loads(results_path.read_text())
+        for key in [k for k in results if k.startswith("profile")]:
+            results[key] = profiling.rebucket(results[key], REPO)
     else:
         results = measure(args, argv)
         results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +119,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         },
         "command": "python bench/run.py " + " ".join(shlex.quote(a) for a in argv),
         "groups": [],
+        "tree": tree(),
     }
 
     def raw_signing(seconds: float, only: list[str] | None = None) -> dict[str, Any]:
@@ -238,6 +244,33 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     results["duration_s"] = round(time.time() - started, 1)
     log(f"done in {results['duration_s']:.0f}s")
     return results
+
+
+def tree() -> dict[str, Any]:
+    """Which tokensmith was measured: the commit, whether the work tree differed from
+    it, and which of the profile's recommendations it already has."""
+    import importlib.util
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    def has(module: str, name: str | None = None) -> bool:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return False
+            return name is None or hasattr(__import__(module, fromlist=[name]), name)
+        except ImportError:
+            return False
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted_changes_in_src": bool(git("status", "--porcelain", "--", "src")),
+        "token_route": has("tokensmith.http.token_route"),
+        "log_access": has("tokensmith.logs", "log_access"),
+    }
 
 
 COMPARED = [

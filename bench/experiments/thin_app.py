@@ -69,6 +69,18 @@ class _Request:
         self.app = app
 
 
+def _newer_api() -> tuple[Any, Any, Any]:
+    """issue / log_access / record_request where this tree has them (None otherwise),
+    so that the experiment does per token exactly what the product does."""
+    found = []
+    for module, name in (("tokensmith.http.issuing", "issue"), ("tokensmith.logs", "log_access"), ("tokensmith.http.metrics", "record_request")):
+        try:
+            found.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            found.append(None)
+    return found[0], found[1], found[2]
+
+
 def _metrics() -> Any:
     try:
         from tokensmith import metrics
@@ -82,6 +94,7 @@ def thin_app(node: Node, full_app: Any) -> Any:
     source = settings.error_source
     log_requests = settings.access_log
     metrics = _metrics()
+    issue, log_access, record_request = _newer_api()
     try:
         from tokensmith.http.source_address import SourceAddresses
 
@@ -119,7 +132,14 @@ def thin_app(node: Node, full_app: Any) -> Any:
                 raise TokensmithError(Problem.SCOPE_MISSING)
             scopes = parse_scope(scope_text, max_length=settings.seed_max_scope_length)
             audience = requested_audience(query)
-            token = await issue_for_request(request, node, {}, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)  # type: ignore[arg-type]
+            if issue is not None:
+                addresses = app_state.state.source_addresses
+                token, _ = await issue(
+                    node, request.headers.authorization, {}, scopes, audience, scope_refusal=Problem.INVALID_CLIENT,
+                    endpoint=SEED_PATH, state=scope["state"], source=lambda: addresses.of(scope),
+                )  # fmt: skip
+            else:
+                token = await issue_for_request(request, node, {}, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)  # type: ignore[arg-type]
             body = orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"})
             headers = [*_FIXED_HEADERS, (b"content-length", b"%d" % len(body)), (b"x-request-id", request_id)]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -130,7 +150,9 @@ def thin_app(node: Node, full_app: Any) -> Any:
             status = response.status_code
             await response(scope, receive, send)
         elapsed = time.perf_counter() - started
-        if metrics is not None:
+        if record_request is not None:
+            record_request(scope, SEED_PATH, "POST", status, elapsed, True)
+        elif metrics is not None:
             metrics.request_latency.labels(SEED_PATH, "POST").observe(elapsed)
             metrics.requests.labels(SEED_PATH, "POST", str(status)).inc()
             client_id = scope["state"].get("authenticated_client_id", "")
@@ -138,7 +160,13 @@ def thin_app(node: Node, full_app: Any) -> Any:
                 metrics.tokens_issued.labels(SEED_PATH, client_id).inc()
             else:
                 metrics.tokens_refused.labels(SEED_PATH, scope["state"].get("problem") or "refused", client_id).inc()
-        if log_requests:
+        if log_requests and log_access is not None:
+            client = scope.get("client")
+            log_access(
+                request_id.decode(), "POST", SEED_PATH, status, scope["state"].get("client_id"),
+                client[0] if client else None, round(elapsed * 1000, 3),
+            )  # fmt: skip
+        elif log_requests:
             client = scope.get("client")
             access_log.info(
                 "request",

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     retired_key_retention_seconds: int = Field(default=2 * 86400, ge=LONGEST_TOKEN_SECONDS)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
+    # A client with token reuse on (`clients create|update --reuse-tokens`) gets its last
+    # token for the same scopes and audience again while more than this fraction of
+    # that token's lifetime is left (docs/configuration.md, "Token reuse").
+    token_reuse_threshold: float = Field(default=0.5, gt=0, lt=1)
 
     # --- Several nodes (docs/deployment.md) ---
     # The shared store: connection pool per process, and bounds on every wait.

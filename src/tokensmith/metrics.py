@@ -11,7 +11,11 @@ PROMETHEUS_MULTIPROC_DIR at a fresh directory before the workers start, and
 
 from __future__ import annotations
 
+import functools
 import os
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -75,6 +79,67 @@ signing_key = Gauge(
     ["kid", "algorithm"],
     multiprocess_mode="livemax",
 )
+
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+_incrementers: dict[tuple[object, tuple[str, ...]], Callable[[], None]] = {}
+_observers: dict[tuple[object, tuple[str, ...]], Callable[[float], None]] = {}
+_MAX_CHILDREN = 100_000
+
+
+def child(metric: Any, *labelvalues: str) -> Any:
+    """`metric.labels(*labelvalues)`, looked up once per label set: `labels()` checks
+    and converts its arguments and takes a lock on every call. Label values must
+    already be strings (every label here is)."""
+    key = (metric, labelvalues)
+    found = _children.get(key)
+    if found is None:
+        if len(_children) >= _MAX_CHILDREN:  # labels are bounded; this is a backstop
+            _children.clear()
+            _incrementers.clear()
+            _observers.clear()
+        found = _children[key] = metric.labels(*labelvalues)
+    return found
+
+
+def incrementer(counter: Counter, *labelvalues: str) -> Callable[[], None]:
+    """A function that adds 1 to one labelled child of `counter`: its value's own
+    `inc` (what Counter.inc calls after checking the amount), or Counter.inc itself
+    where the value is not reachable. Made once per label set."""
+    key = (counter, labelvalues)
+    found = _incrementers.get(key)
+    if found is None:
+        labelled = child(counter, *labelvalues)
+        value_inc = getattr(getattr(labelled, "_value", None), "inc", None)
+        found = _incrementers[key] = functools.partial(value_inc, 1) if callable(value_inc) else labelled.inc
+    return found
+
+
+def observer(histogram: Histogram, *labelvalues: str) -> Callable[[float], None]:
+    """A function that observes one value in one labelled child of `histogram`: the
+    sum and the first bucket whose bound holds it, as Histogram.observe does (without
+    exemplars, which tokensmith does not use). Made once per label set."""
+    key = (histogram, labelvalues)
+    found = _observers.get(key)
+    if found is None:
+        labelled = child(histogram, *labelvalues)
+        bounds = getattr(labelled, "_upper_bounds", None)
+        buckets = getattr(labelled, "_buckets", None)
+        total = getattr(labelled, "_sum", None)
+        if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+            found = labelled.observe
+        else:
+            bucket_inc = [bucket.inc for bucket in buckets]
+            sum_inc = total.inc
+            bounds = list(bounds)
+
+            def observe(amount: float) -> None:
+                sum_inc(amount)
+                bucket_inc[bisect_left(bounds, amount)](1)
+
+            found = observe
+        _observers[key] = found
+    return found
+
 
 _current_key: tuple[str, str] | None = None
 

@@ -17,7 +17,7 @@ from tokensmith import audit_log
 from tokensmith.config import Settings
 from tokensmith.domain.audit import KEY_RING_SUBJECT, Actor, AuditAction, event, rotation_summary
 from tokensmith.domain.key_encryption import KeyEncryption
-from tokensmith.domain.keys import KeyState, Rotation, SigningKey, plan_rotation
+from tokensmith.domain.keys import KeyState, Rotation, SigningKey, plan_next_key, plan_rotation
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
 from tokensmith.store.audit import AuditRepository
@@ -28,6 +28,7 @@ from tokensmith.store.database import create_engine, exclusive
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
+from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.redis_link import RedisLink, redis_errors
 from tokensmith.store.revocations import RevocationRepository
 from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
@@ -50,6 +51,17 @@ class Node:
     issuance: IssuanceLimiter = field(default_factory=IssuanceLimiter)
     revoked: RevokedTokens = field(default_factory=RevokedTokens)
     audit: AuditRepository | None = None
+    reuse: TokenReuse | None = None  # made in __post_init__ unless given
+
+    def __post_init__(self) -> None:
+        if self.reuse is None:
+            self.reuse = TokenReuse(
+                self.settings.token_reuse_threshold,
+                is_revoked=self.revocations.is_revoked,
+                revoked=self.revoked,
+                gate=self.gate,
+                recheck_seconds=self.settings.client_cache_seconds,
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Node:
@@ -122,13 +134,29 @@ class Node:
             self._rotate(keys, initial=True)
         return True
 
-    def rotate_keys(self) -> Rotation:
+    def rotate_keys(self, algorithm: str | None = None) -> Rotation:
+        """next → active, active → retired, and a new next key of `algorithm`
+        (default: TOKENSMITH_SIGNING_ALGORITHM)."""
         with exclusive(self.engine):
-            return self._rotate(self.keys.all())
+            return self._rotate(self.keys.all(), algorithm=algorithm)
 
-    def _rotate(self, keys: Sequence[SigningKey], *, initial: bool = False) -> Rotation:
+    def publish_next_key(self, algorithm: str) -> Rotation:
+        """A new next key of `algorithm` in place of the current next key; the active
+        key goes on signing (domain/keys.py plan_next_key)."""
+        with exclusive(self.engine):
+            now = int(time.time())
+            rotation = plan_next_key(self.keys.all(), algorithm, now)
+            summary = rotation_summary(rotation)
+            summary["next_only"] = True
+            audit_event = event(AuditAction.KEYS_ROTATED, KEY_RING_SUBJECT, self.actor(), now, **summary)
+            self.keys.apply(rotation, audit_event)
+            audit_log.emit(audit_event, self.settings.audit_log)
+            return rotation
+
+    def _rotate(self, keys: Sequence[SigningKey], *, initial: bool = False, algorithm: str | None = None) -> Rotation:
         now = int(time.time())
-        rotation = plan_rotation(keys, self.settings.signing_algorithm, now, self.settings.retired_key_retention_seconds)
+        algorithm = algorithm or self.settings.signing_algorithm
+        rotation = plan_rotation(keys, algorithm, now, self.settings.retired_key_retention_seconds)
         summary = rotation_summary(rotation)
         if initial:
             summary["initial"] = True

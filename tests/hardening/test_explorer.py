@@ -17,7 +17,7 @@ from tokensmith.http import explorer
 class References(HTMLParser):
     """Every URL an HTML page makes the browser load or link to."""
 
-    ATTRIBUTES = {"src", "href", "srcset", "action", "data", "poster", "formaction"}
+    ATTRIBUTES = frozenset({"src", "href", "srcset", "action", "data", "poster", "formaction"})
 
     def __init__(self) -> None:
         super().__init__()

@@ -24,7 +24,7 @@ from tests.support.server import Tokensmith
 REPO = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-MAX_EXAMPLES = 200
+MAX_EXAMPLES = 300
 SEED = 20240611
 RUN_TIMEOUT_SECONDS = 240
 
@@ -70,7 +70,7 @@ def test_schemathesis_finds_nothing(server: tuple[Tokensmith, str]) -> None:
     ]  # fmt: skip
     started = time.monotonic()
     result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL
+        command, check=False, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL
     )
     elapsed = time.monotonic() - started
     output = (result.stdout + result.stderr).replace(secret, "[secret]")

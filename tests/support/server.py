@@ -18,6 +18,16 @@ from typing import Any
 import httpx
 
 TOKENSMITH = [sys.executable, "-m", "tokensmith"]
+# Where every server log and every client secret the suite makes are listed, one JSON
+# string a line, for tests/hardening/test_log_scanner.py (set by tests/conftest.py).
+REGISTRY: Path | None = None
+
+
+def record(kind: str, value: str) -> None:
+    """Adds `value` to the registry's `kind` list ("logs" or "secrets")."""
+    if REGISTRY is not None and value:
+        with open(REGISTRY / f"{kind}.jsonl", "a", encoding="utf-8") as registry:
+            registry.write(json.dumps(value) + "\n")
 
 
 def free_port() -> int:
@@ -69,6 +79,8 @@ class Tokensmith:
         result = subprocess.run(
             [*TOKENSMITH, *args], env=self.env, cwd=self.workdir, input=input, capture_output=True, text=True, timeout=60
         )
+        if "--secret-stdin" in args and input:
+            record("secrets", input.strip())
         if check and result.returncode != 0:
             raise AssertionError(f"tokensmith {' '.join(args)} failed: {result.stderr}")
         return result
@@ -77,11 +89,14 @@ class Tokensmith:
         args = ["clients", "create", "--client-id", client_id, "--json"]
         for scope in scopes:
             args += ["--scope", scope]
-        return json.loads(self.cli(*args, *extra).stdout)
+        created = json.loads(self.cli(*args, *extra).stdout)
+        record("secrets", created.get("client_secret") or "")
+        return created
 
     def start(self, *extra_args: str) -> None:
         if not self.port:
             self.port = free_port()
+        record("logs", str(self.log_path))
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [*TOKENSMITH, "serve", *extra_args], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT

@@ -68,6 +68,7 @@ def describe(client: Client, now: int) -> dict[str, Any]:
         "claims": dict(client.claims),
         "lifetime": str(client.lifetime),
         "rate_limit": client.rate_limit,
+        "reuse_tokens": client.reuse_tokens,
         "secrets": [describe_secret(secret, now) for secret in client.secrets],
         "created_at": client.created_at,
         "updated_at": client.updated_at,
@@ -124,6 +125,10 @@ def clients() -> None:
 @click.option("--secret-stdin", is_flag=True, help="Import the client's existing secret from standard input (kept with argon2id).")
 @click.option("--secret-expires-in", default=None, help="Expire the secret after a duration (e.g. 90d).")
 @click.option("--rate-limit", type=int, default=None, help="At most this many tokens per minute (default: no limit).")
+@click.option(
+    "--reuse-tokens", is_flag=True,
+    help="Answer a repeated request (same scopes and audience) with the client's last token while it has most of its lifetime left.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def create(
@@ -137,6 +142,7 @@ def create(
     secret_stdin: bool,
     secret_expires_in: str | None,
     rate_limit: int | None,
+    reuse_tokens: bool,
     as_json: bool,
 ) -> None:
     """Register a client and print its secret (shown this once)."""
@@ -153,6 +159,7 @@ def create(
         lifetime=parse_lifetime(lifetime or str(node.settings.default_lifetime_seconds)),
         now=now,
         rate_limit=rate_limit,
+        reuse_tokens=reuse_tokens,
     )
     secret, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(secret_expires_in, now))
     client = replace(client, secrets=(secret,))
@@ -207,6 +214,7 @@ def show(client_id: str, as_json: bool) -> None:
 @click.option("--lifetime", default=None)
 @click.option("--rate-limit", type=int, default=None, help="At most this many tokens per minute.")
 @click.option("--no-rate-limit", is_flag=True, help="Remove the client's issuance limit.")
+@click.option("--reuse-tokens/--no-reuse-tokens", default=None, help="Turn token reuse on or off (docs/configuration.md).")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def update(
@@ -221,6 +229,7 @@ def update(
     lifetime: str | None,
     rate_limit: int | None,
     no_rate_limit: bool,
+    reuse_tokens: bool | None,
     as_json: bool,
 ) -> None:
     """Change a client's settings."""
@@ -248,6 +257,8 @@ def update(
         fail("give --rate-limit or --no-rate-limit, not both")
     if rate_limit is not None or no_rate_limit:
         changes["rate_limit"] = rate_limit
+    if reuse_tokens is not None:
+        changes["reuse_tokens"] = reuse_tokens
     now = int(time.time())
     changed = change_client(client, now, **changes)
     Administration(node).update_client(client, changed)

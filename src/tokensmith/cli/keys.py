@@ -8,7 +8,8 @@ import click
 import orjson
 
 from tokensmith.cli.context import prepared_node, user_errors
-from tokensmith.domain.keys import KeyRing
+from tokensmith.domain.keys import ALGORITHMS, KeyRing
+from tokensmith.node import Node
 from tokensmith.store.administration import Administration
 
 
@@ -45,11 +46,57 @@ def list_keys(as_json: bool) -> None:
 
 
 @keys.command()
+@click.option(
+    "--algorithm",
+    type=click.Choice(ALGORITHMS),
+    default=None,
+    help="Move to this algorithm: publishes a next key of it first if the next key is not (default: TOKENSMITH_SIGNING_ALGORITHM for the new next key).",
+)
 @user_errors
-def rotate() -> None:
-    """next → active, active → retired (still published), and a fresh next key."""
+def rotate(algorithm: str | None) -> None:
+    """next → active, active → retired (still published), and a fresh next key.
+
+    With --algorithm X and a next key of another algorithm, nothing is promoted yet:
+    a next key of X is published in its place, and the active key goes on signing.
+    Run the same command again once verifiers have the new key (after their JWKS
+    cache period) to sign with it."""
     node = prepared_node()
-    Administration(node).rotate_keys()
-    ring = KeyRing(node.keys.all(), int(time.time()), node.settings.retired_key_retention_seconds)
+    now = int(time.time())
+    retention = node.settings.retired_key_retention_seconds
+    before = KeyRing(node.keys.all(), now, retention)
+    if algorithm is not None and (before.next is None or before.next.algorithm != algorithm) and before.active is not None:
+        Administration(node).publish_next_key(algorithm)
+        ring = KeyRing(node.keys.all(), int(time.time()), retention)
+        assert ring.active is not None and ring.next is not None
+        click.echo(
+            f"published next key {ring.next.kid} ({algorithm}); the active key {ring.active.kid} ({ring.active.algorithm}) "
+            f"still signs. Run `tokensmith keys rotate --algorithm {algorithm}` again once verifiers have the new key "
+            f"(nodes within {node.settings.key_cache_seconds:g} s; other verifiers after their JWKS cache period)"
+        )
+        return
+    Administration(node).rotate_keys(algorithm)
+    ring = KeyRing(node.keys.all(), int(time.time()), retention)
     assert ring.active is not None
     click.echo(f"active key is now {ring.active.kid} ({ring.active.algorithm}); nodes sign with it within {node.settings.key_cache_seconds:g} s")
+    note = algorithm_note(node) if algorithm is None else None
+    if note:
+        click.echo(f"note: {note}", err=True)
+
+
+def algorithm_note(node: Node) -> str | None:
+    """What an operator should know when TOKENSMITH_SIGNING_ALGORITHM is not the
+    algorithm the ring signs with (a configured change takes effect through the ring,
+    never by replacing the active key at once: tokens in flight must keep verifying)."""
+    wanted = node.settings.signing_algorithm
+    ring = KeyRing(node.keys.all(), int(time.time()), node.settings.retired_key_retention_seconds)
+    if ring.active is None or ring.active.algorithm == wanted:
+        return None
+    if ring.next is not None and ring.next.algorithm == wanted:
+        return (
+            f"TOKENSMITH_SIGNING_ALGORITHM is {wanted} and the next key is {wanted}; the active key signs "
+            f"{ring.active.algorithm} until the next `tokensmith keys rotate`"
+        )
+    return (
+        f"TOKENSMITH_SIGNING_ALGORITHM is {wanted} but the active key signs {ring.active.algorithm}: "
+        f"`tokensmith keys rotate --algorithm {wanted}` publishes a {wanted} key to move to"
+    )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import subprocess
 import sys
 
 import click
 
 from tokensmith.cli.audit import audit
 from tokensmith.cli.clients import clients
-from tokensmith.cli.context import load_settings, open_node, prepared_node, user_errors
+from tokensmith.cli.context import fail, load_settings, open_node, user_errors
 from tokensmith.cli.demo import demo
-from tokensmith.cli.keys import keys
+from tokensmith.cli.keys import algorithm_note, keys
 from tokensmith.cli.metrics_dir import prepare_multiprocess_metrics
-from tokensmith.store.database import current_revision, head_revision, upgrade
+from tokensmith.config import Settings
+from tokensmith.store.database import current_revision, head_revision, is_at_head, upgrade
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,8 +40,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         if value is not None:
             os.environ[f"TOKENSMITH_{name}"] = str(value)
     settings = load_settings()
-    prepared_node(settings).engine.dispose()
+    _prepare_store(settings)
     prepare_multiprocess_metrics(settings)  # before the workers start
+    # uvicorn ends a graceful shutdown by raising the signal it caught again; with the
+    # default action that kills the process before the log thread (logs.py) has written
+    # its last lines. Exit through Python instead (status 143), so atexit flushes them.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     uvicorn.run(
         "tokensmith.http.app:app_from_environment",
         factory=True,
@@ -50,7 +57,31 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        # uvicorn's httptools protocol with bounds on the request head's size and time.
+        http="tokensmith.http.protocol:BoundedHttpToolsProtocol",
     )
+
+
+def _prepare_store(settings: Settings) -> None:
+    """What prepared_node does (the current schema, a signing key), with the migration
+    machinery kept out of this process, which goes on to serve (with one worker, it is
+    the worker): the schema is checked without Alembic, and upgraded, when it must be,
+    by `tokensmith db upgrade` in a child process."""
+    node = open_node(settings)
+    try:
+        if not is_at_head(node.engine):
+            done = subprocess.run(
+                [sys.executable, "-m", "tokensmith", "db", "upgrade"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            if done.returncode != 0:
+                lines = done.stderr.strip().splitlines() or ["the store's schema upgrade failed"]
+                fail(lines[-1].removeprefix("tokensmith: "))
+        node.ensure_signing_key()
+        note = algorithm_note(node)
+        if note:
+            click.echo(f"tokensmith: note: {note}", err=True)
+    finally:
+        node.engine.dispose()
 
 
 @cli.group()

@@ -62,7 +62,7 @@ class AuditEvent:
 KEY_RING_SUBJECT = "key-ring"
 
 # The client's fields an event may show; secrets are summarised separately.
-_CLIENT_FIELDS = ("name", "scopes", "default_scopes", "audiences", "claims", "lifetime", "enabled", "rate_limit")
+_CLIENT_FIELDS = ("name", "scopes", "default_scopes", "audiences", "claims", "lifetime", "enabled", "rate_limit", "reuse_tokens")
 
 
 def _field(client: Client, name: str) -> Any:

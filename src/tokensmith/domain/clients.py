@@ -58,6 +58,9 @@ class Client:
     created_at: int = 0
     updated_at: int = 0
     rate_limit: int | None = None  # tokens per minute; None: unlimited
+    # Hand back the client's last token for the same scopes and audience while it has
+    # most of its lifetime left, instead of signing a new one (store/reuse.py).
+    reuse_tokens: bool = False
 
     @property
     def default_audience(self) -> str | None:

@@ -162,6 +162,16 @@ def plan_rotation(keys: Iterable[SigningKey], algorithm: str, now: int, retentio
     return Rotation(tuple(updated), tuple(created), tuple(deleted))
 
 
+def plan_next_key(keys: Iterable[SigningKey], algorithm: str, now: int) -> Rotation:
+    """A fresh next key of `algorithm` in place of the current next key(s); the active
+    key goes on signing. A next key has never signed, so removing it breaks no token.
+
+    This is the first step of changing the signing algorithm: once verifiers have the
+    new key from the JWKS (after their cache period), a rotation promotes it."""
+    deleted = tuple(k.kid for k in keys if k.state is KeyState.NEXT)
+    return Rotation((), (new_signing_key(algorithm, KeyState.NEXT, now),), deleted)
+
+
 class KeyRing:
     """The keys a node signs with and publishes, at one moment."""
 
@@ -170,6 +180,8 @@ class KeyRing:
         live = [k for k in self.keys if k.state is not KeyState.RETIRED or (k.retired_at or 0) + retention > now]
         active = [k for k in live if k.state is KeyState.ACTIVE]
         self.active: SigningKey | None = max(active, key=lambda k: k.activated_at or 0) if active else None
+        upcoming = [k for k in self.keys if k.state is KeyState.NEXT]
+        self.next: SigningKey | None = max(upcoming, key=lambda k: k.created_at) if upcoming else None
         self.published = tuple(live)
 
     def jwks(self) -> dict[str, Any]:

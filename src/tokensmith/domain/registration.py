@@ -44,6 +44,7 @@ def build_client(
     lifetime: Lifetime,
     now: int,
     rate_limit: int | None = None,
+    reuse_tokens: bool = False,
 ) -> Client:
     client_id = client_id or generate_client_id()
     if not is_valid_client_id(client_id):
@@ -69,6 +70,7 @@ def build_client(
         created_at=now,
         updated_at=now,
         rate_limit=rate_limit,
+        reuse_tokens=reuse_tokens,
     )
 
 
@@ -85,6 +87,7 @@ def change_client(client: Client, now: int, **changes: Any) -> Client:
         lifetime=changed.lifetime,
         now=now,
         rate_limit=changed.rate_limit,
+        reuse_tokens=changed.reuse_tokens,
     )
     return changed
 

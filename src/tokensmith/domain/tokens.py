@@ -8,7 +8,6 @@ JSON dump, one signature and two base64 encodings.
 from __future__ import annotations
 
 import base64
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import orjson
 
 from tokensmith.domain.clients import Client
 from tokensmith.domain.keys import SigningKey, make_signature_function
+from tokensmith.domain.randomness import token_urlsafe
 from tokensmith.domain.scopes import format_scope
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
@@ -54,6 +54,12 @@ class TokenSigner:
         return (signing_input + b"." + _b64(self._sign(signing_input))).decode("ascii")
 
 
+def is_reusable(token: IssuedToken, now: int, threshold: float) -> bool:
+    """Whether more than `threshold` (a fraction) of the token's lifetime is left
+    (token reuse: store/reuse.py)."""
+    return token.expires_at - now > threshold * (token.expires_at - token.issued_at)
+
+
 def build_claims(client: Client, *, issuer: str, audience: str, scopes: tuple[str, ...], now: int, jti: str) -> dict[str, Any]:
     # Custom claims first, so that a registered claim written after them always wins
     # (they are also refused at registration: domain/clients.py).
@@ -72,7 +78,7 @@ def build_claims(client: Client, *, issuer: str, audience: str, scopes: tuple[st
 
 
 def issue_token(signer: TokenSigner, client: Client, *, issuer: str, audience: str, scopes: tuple[str, ...], now: int) -> IssuedToken:
-    jti = secrets.token_urlsafe(16)
+    jti = token_urlsafe(16)  # 128 random bits, as secrets.token_urlsafe(16)
     claims = build_claims(client, issuer=issuer, audience=audience, scopes=scopes, now=now, jti=jti)
     return IssuedToken(
         access_token=signer.sign(claims),

@@ -23,6 +23,7 @@ from tokensmith.http import metrics as metrics_http
 from tokensmith.http.errors import allow_value, render_error
 from tokensmith.http.routing import exact
 from tokensmith.http.request_context import RequestContext
+from tokensmith.http.token_route import TokenRoutes
 from tokensmith.http.source_address import SourceAddresses
 from tokensmith.logs import configure_logging
 from tokensmith.node import Node
@@ -33,7 +34,7 @@ log = logging.getLogger("tokensmith")
 _HTTP_PROBLEMS = {404: Problem.NOT_FOUND, 405: Problem.METHOD_NOT_ALLOWED}
 
 
-def create_app(node: Node) -> RequestContext:
+def create_app(node: Node) -> TokenRoutes:
     source = node.settings.error_source
 
     async def on_refusal(request: Request, exc: Exception) -> Response:
@@ -119,10 +120,12 @@ def create_app(node: Node) -> RequestContext:
     measured = metrics_http.MetricsMiddleware(
         app, routes=routes, token_endpoints=(seed_token.PATH, oauth_token.PATH)
     )
-    return RequestContext(measured, source=source, log_requests=node.settings.access_log)
+    rest = RequestContext(measured, source=source, log_requests=node.settings.access_log)
+    # POST to the two token endpoints skips the layers above (http/token_route.py).
+    return TokenRoutes(rest, app, node, source=source, log_requests=node.settings.access_log)
 
 
-def app_from_environment() -> RequestContext:
+def app_from_environment() -> TokenRoutes:
     """The factory `tokensmith serve` gives uvicorn: each worker builds its own node."""
     settings = Settings()
     configure_logging(settings.log_level)

@@ -8,7 +8,8 @@ alone, so an attacker cannot lock the real client out of its own address."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 
@@ -16,7 +17,7 @@ from tokensmith import metrics
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH, Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import ClientCredentials, authenticate
-from tokensmith.domain.throttling import retry_after
+from tokensmith.domain.throttling import ThrottleKey, retry_after
 from tokensmith.http.client_auth import client_credentials
 from tokensmith.http.source_address import SourceAddresses
 from tokensmith.node import Node
@@ -39,22 +40,36 @@ def source_address(request: Request, node: Node) -> str:
 async def authenticate_request(request: Request, node: Node, credentials: ClientCredentials) -> Client:
     """The client `credentials` authenticate, or a refusal: 429 while the source is
     blocked, else 401 for any credential failure (which is counted)."""
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    return await authenticate_credentials(
+        node, credentials, endpoint=request.scope["path"], state=state, source=lambda: source_address(request, node)
+    )
+
+
+async def authenticate_credentials(
+    node: Node, credentials: ClientCredentials, *, endpoint: str, state: dict[str, Any], source: Callable[[], str]
+) -> Client:
+    """authenticate_request without a Request: `state` is the request's state (it gets
+    `client_id`, and `authenticated_client_id` on success), `source` gives the source
+    address, asked only when the brute-force guard needs it (a block is held in this
+    process, or the credentials failed)."""
     client_id = credentials.client_id[:MAX_CLIENT_ID_LENGTH]
-    request.state.client_id = client_id
-    endpoint = request.scope["path"]
+    state["client_id"] = client_id
     guard = node.bruteforce
-    keys = guard.keys_for(source_address(request, node), client_id) if guard.enabled else ()
-    wait = guard.blocked_for(keys) if keys else 0.0  # in-process: no round trip
-    if wait > 0:
-        metrics.throttled.labels(endpoint, "bruteforce").inc()
-        raise TokensmithError(Problem.RATE_LIMITED, "Too many failed authentications", retry_after=retry_after(wait))
+    keys: tuple[ThrottleKey, ...] = ()
+    if guard.enabled and guard.holds_blocks():  # in-process: no round trip
+        keys = guard.keys_for(source(), client_id)
+        wait = guard.blocked_for(keys)
+        if wait > 0:
+            metrics.throttled.labels(endpoint, "bruteforce").inc()
+            raise TokensmithError(Problem.RATE_LIMITED, "Too many failed authentications", retry_after=retry_after(wait))
     client = await node.client_cache.get(credentials.client_id) if credentials.is_plausible() else None
     try:
         client = authenticate(client, credentials, node.checker, int(time.time()))
     except TokensmithError:
         metrics.authentication_failures.labels(endpoint).inc()
-        if keys:
-            await guard.record_failure(keys)
+        if guard.enabled:
+            await guard.record_failure(keys or guard.keys_for(source(), client_id))
         raise
-    request.state.authenticated_client_id = client.client_id
+    state["authenticated_client_id"] = client.client_id
     return client

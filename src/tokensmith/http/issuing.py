@@ -1,11 +1,13 @@
 """The part both token endpoints share: authenticate the client, decide scopes and
-audience, sign. Each endpoint parses its own request format and renders its own
-response format around this."""
+audience, sign (or, for a client that asked for it, hand back its last token while
+that still has most of its lifetime left: store/reuse.py). Each endpoint parses its
+own request format and renders its own response format around this."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 
@@ -14,7 +16,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import choose_audience, grant_scopes
 from tokensmith.domain.throttling import retry_after
 from tokensmith.domain.tokens import IssuedToken, issue_token
-from tokensmith.http.authentication import authenticate_request
+from tokensmith.http.authentication import authenticate_credentials, source_address
 from tokensmith.http.client_auth import client_credentials
 from tokensmith.http.parsing import malformed
 from tokensmith.node import Node
@@ -28,6 +30,51 @@ def requested_audience(params: Mapping[str, str]) -> str | None:
     return resource if resource is not None else audience
 
 
+async def issue(
+    node: Node,
+    authorization: str | None,
+    form: Mapping[str, str],
+    scopes: tuple[str, ...] | None,
+    audience: str | None,
+    *,
+    scope_refusal: Problem,
+    endpoint: str,
+    state: dict[str, Any],
+    source: Callable[[], str],
+) -> tuple[IssuedToken, int]:
+    """The token for a request, and the instant (epoch seconds) it was answered.
+
+    `authorization` is the request's Authorization header, `state` its state (it gets
+    the client ids the access log and the metrics report), `source` its source address
+    (asked only when the brute-force guard needs it)."""
+    credentials = client_credentials(authorization, form)
+    if credentials is None:
+        raise TokensmithError(Problem.INVALID_CLIENT)
+    client = await authenticate_credentials(node, credentials, endpoint=endpoint, state=state, source=source)
+    now = int(time.time())
+    granted = grant_scopes(client, scopes, refusal=scope_refusal)
+    target = choose_audience(client, audience, node.settings.audience)
+    if client.rate_limit is not None:
+        decision = await node.issuance.take(client.client_id, client.rate_limit)
+        if not decision.allowed:
+            metrics.throttled.labels(endpoint, "issuance").inc()
+            raise TokensmithError(
+                Problem.RATE_LIMITED, "Token issuance limit reached for this client", retry_after=retry_after(decision.retry_after_seconds)
+            )
+    key_cache = node.key_cache
+    await key_cache.refresh_if_stale()
+    signer = key_cache.signer
+    if signer is None:
+        raise TokensmithError(Problem.UNAVAILABLE, "No active signing key")
+    if client.reuse_tokens and (reuse := node.reuse) is not None:
+        token = await reuse.find(client, granted, target, signer.kid, now)
+        if token is None:
+            token = issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now)
+            reuse.keep(client, granted, target, signer.kid, token)
+        return token, now
+    return issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now), now
+
+
 async def issue_for_request(
     request: Request,
     node: Node,
@@ -37,22 +84,16 @@ async def issue_for_request(
     *,
     scope_refusal: Problem,
 ) -> IssuedToken:
-    credentials = client_credentials(request.headers.get("authorization"), form)
-    if credentials is None:
-        raise TokensmithError(Problem.INVALID_CLIENT)
-    client = await authenticate_request(request, node, credentials)
-    now = int(time.time())
-    granted = grant_scopes(client, scopes, refusal=scope_refusal)
-    target = choose_audience(client, audience, node.settings.audience)
-    if client.rate_limit is not None:
-        decision = await node.issuance.take(client.client_id, client.rate_limit)
-        if not decision.allowed:
-            metrics.throttled.labels(request.scope["path"], "issuance").inc()
-            raise TokensmithError(
-                Problem.RATE_LIMITED, "Token issuance limit reached for this client", retry_after=retry_after(decision.retry_after_seconds)
-            )
-    await node.key_cache.refresh_if_stale()
-    signer = node.key_cache.signer
-    if signer is None:
-        raise TokensmithError(Problem.UNAVAILABLE, "No active signing key")
-    return issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now)
+    """`issue` for a Starlette request."""
+    token, _ = await issue(
+        node,
+        request.headers.get("authorization"),
+        form,
+        scopes,
+        audience,
+        scope_refusal=scope_refusal,
+        endpoint=request.scope["path"],
+        state=request.scope.setdefault("state", {}),
+        source=lambda: source_address(request, node),
+    )
+    return token

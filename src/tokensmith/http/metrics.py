@@ -59,17 +59,20 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, measured_send)
         finally:
-            metrics.request_latency.labels(endpoint, method).observe(time.perf_counter() - started)
-            metrics.requests.labels(endpoint, method, str(status)).inc()
-            if endpoint in self.token_endpoints:
-                self._count_token(scope, endpoint, status)
+            record_request(scope, endpoint, method, status, time.perf_counter() - started, endpoint in self.token_endpoints)
 
-    @staticmethod
-    def _count_token(scope: Scope, endpoint: str, status: int) -> None:
-        state = scope.get("state") or {}
-        client_id = state.get("authenticated_client_id", "")
-        if status == 200:
-            metrics.tokens_issued.labels(endpoint, client_id).inc()
-            return
-        reason = state.get("problem") or ("internal_error" if status >= 500 else "refused")
-        metrics.tokens_refused.labels(endpoint, reason, client_id).inc()
+
+def record_request(scope: Scope, endpoint: str, method: str, status: int, seconds: float, token_endpoint: bool) -> None:
+    """The latency and count of one request and, on a token endpoint, the token
+    issued or refused (by reason and authenticated client)."""
+    metrics.observer(metrics.request_latency, endpoint, method)(seconds)
+    metrics.incrementer(metrics.requests, endpoint, method, str(status))()
+    if not token_endpoint:
+        return
+    state = scope.get("state") or {}
+    client_id = state.get("authenticated_client_id", "")
+    if status == 200:
+        metrics.incrementer(metrics.tokens_issued, endpoint, client_id)()
+        return
+    reason = state.get("problem") or ("internal_error" if status >= 500 else "refused")
+    metrics.incrementer(metrics.tokens_refused, endpoint, reason, client_id)()

@@ -1,7 +1,15 @@
 """`POST /oauth2/token`: the client_credentials grant as RFC 6749 §4.4 defines it,
-for every standard OAuth client."""
+for every standard OAuth client.
+
+`token_body` answers the request; http/token_route.py calls it for every POST to
+this path. The Starlette route (`oauth_token`) stays mounted for what is not a POST
+(405 with Allow), the OpenAPI document, and anything that serves the Starlette app
+alone."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -9,16 +17,19 @@ from starlette.responses import Response
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
+from tokensmith.http.authentication import source_address
 from tokensmith.http.errors import NO_STORE
-from tokensmith.http.issuing import issue_for_request, requested_audience
+from tokensmith.http.issuing import issue, requested_audience
 from tokensmith.http.parsing import form_body, malformed
 from tokensmith.node import Node
 
 PATH = "/oauth2/token"
 
 
-async def oauth_token(request: Request) -> Response:
-    node: Node = request.app.state.node
+async def token_body(
+    node: Node, request: Request, authorization: str | None, state: dict[str, Any], source: Callable[[], str]
+) -> bytes:
+    """The JSON body of the 200 answer, or a TokensmithError."""
     form = await form_body(request, node.settings.max_body_bytes, required=True)
     grant_type = form.get("grant_type")
     if grant_type is None:
@@ -28,11 +39,19 @@ async def oauth_token(request: Request) -> Response:
     scope = form.get("scope")
     scopes = parse_scope(scope, max_length=node.settings.max_scope_length) if scope is not None else None
     audience = requested_audience(form)
-    token = await issue_for_request(request, node, form, scopes, audience, scope_refusal=Problem.INVALID_SCOPE)
-    body = {
-        "access_token": token.access_token,
-        "token_type": "Bearer",
-        "expires_in": token.seconds_left(token.issued_at),
-        "scope": token.scope,
-    }
-    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+    token, now = await issue(
+        node, authorization, form, scopes, audience,
+        scope_refusal=Problem.INVALID_SCOPE, endpoint=PATH, state=state, source=source,
+    )  # fmt: skip
+    # A reused token (store/reuse.py) has fewer seconds left than a new one.
+    body = {"access_token": token.access_token, "token_type": "Bearer", "expires_in": token.seconds_left(now), "scope": token.scope}
+    return orjson.dumps(body)
+
+
+async def oauth_token(request: Request) -> Response:
+    node: Node = request.app.state.node
+    body = await token_body(
+        node, request, request.headers.get("authorization"), request.scope.setdefault("state", {}),
+        lambda: source_address(request, node),
+    )  # fmt: skip
+    return Response(body, 200, NO_STORE, media_type="application/json")

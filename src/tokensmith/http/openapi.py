@@ -80,8 +80,9 @@ EXAMPLE_TOKEN = (
 FORM = "application/x-www-form-urlencoded"
 PUBLIC_CACHE = discovery.PUBLIC_CACHE["cache-control"]
 
-# Reading a form body (http/parsing.py): duplicated or non-UTF-8 parameters, size, media type.
-FORM_BODY = (Problem.MALFORMED_REQUEST, Problem.BODY_TOO_LARGE, Problem.UNSUPPORTED_MEDIA_TYPE)
+# Reading a form body (http/parsing.py): duplicated or non-UTF-8 parameters, size,
+# media type, a body that does not arrive in time.
+FORM_BODY = (Problem.MALFORMED_REQUEST, Problem.BODY_TOO_LARGE, Problem.UNSUPPORTED_MEDIA_TYPE, Problem.BODY_TIMEOUT)
 # Client authentication (http/authentication.py): a malformed Basic header, wrong
 # credentials, the brute-force block, a store that does not answer.
 CLIENT_AUTHENTICATION = (Problem.MALFORMED_REQUEST, Problem.INVALID_CLIENT, Problem.RATE_LIMITED, Problem.UNAVAILABLE)
@@ -206,9 +207,13 @@ def seed_token_operation(limits: Limits) -> Schema:
             "Empty, or a standard client's form. " + _body_limit(limits),
             {
                 "grant_type": GRANT_TYPE_FIELD,
-                "scope": {**_scope(limits.seed_max_scope_length), "description": "Used when the query has no scope; else must equal it."},
-                "audience": {**_target("audience"), "description": "Must equal the query's, when both are given."},
-                "resource": {**_target("resource"), "description": "Must equal the query's, when both are given."},
+                # No example here: the query carries the scope (the seed's contract).
+                "scope": {
+                    **{key: value for key, value in _scope(limits.seed_max_scope_length).items() if key != "example"},
+                    "description": "A standard client's scope: used when the query has none, else must equal it.",
+                },
+                "audience": {**_target("audience"), "description": "Must equal the query's audience, when both are given."},
+                "resource": {**_target("resource"), "description": "Must equal the query's resource, when both are given."},
                 "client_id": CLIENT_ID_FIELD,
                 "client_secret": CLIENT_SECRET_FIELD,
             },
@@ -479,7 +484,10 @@ def build_document(settings: Settings, routes: Iterable[tuple[str, Iterable[str]
             "description": (
                 "OAuth 2.0 client-credentials token service. Errors on `/oauth2/` paths use the RFC 6749 §5.2 "
                 "object; every other path (including unknown paths, which get 404 `240109`) uses the seed's list "
-                "of problem objects. docs/errors.md lists every error code."
+                "of problem objects. docs/errors.md lists every error code. A request the HTTP server refuses "
+                "before tokensmith sees it is answered in plain text, without X-Request-Id: 400 for a request "
+                "that is not valid HTTP/1.1, 431 for a request head over its limits, 408 for a head that does "
+                "not arrive in time."
             ),
         },
         "tags": [

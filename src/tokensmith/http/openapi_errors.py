@@ -2,7 +2,7 @@
 (domain/errors.py): for each operation, one response per status its problems can
 produce, in the error format its path speaks (http/errors.py), with the headers
 every error carries (docs/errors.md): Cache-Control and Pragma, X-Request-Id,
-WWW-Authenticate on 401, Retry-After on 429 and 503, Allow on 405."""
+WWW-Authenticate on 401, Retry-After on 429 and 503, Allow on 405, Connection on 408."""
 
 from __future__ import annotations
 
@@ -156,6 +156,10 @@ def _error_headers(status: int, problems: list[Problem], allow: Iterable[str]) -
         extra["Retry-After"] = {**COMPONENT_HEADERS["Retry-After"], "required": False}
     if status == Problem.METHOD_NOT_ALLOWED.spec.status:
         extra["Allow"] = _allow(allow)
+    if Problem.BODY_TIMEOUT in problems:
+        extra["Connection"] = header(
+            "`close`: the rest of a slow body is not waited for (RFC 9110 §15.5.9).", {"type": "string", **enum("close")}
+        )
     return response_headers(NO_STORE, pragma=True, **extra)
 
 

@@ -14,6 +14,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_PARAMETERS = 32
+SINGLETON_FIELDS = ("Authorization", "Content-Type")
 # RFC 9110 §8.6: Content-Length = 1*DIGIT, ASCII digits only (str.isdigit() would
 # also pass "²", which int() then refuses).
 _CONTENT_LENGTH = re.compile(r"[0-9]+")
@@ -75,7 +76,7 @@ async def read_body(request: Request, limit: int) -> bytes:
                     raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
                 chunks.append(chunk)
     except TimeoutError:
-        raise TokensmithError(Problem.BODY_TIMEOUT, f"The request body did not arrive within {timeout:g} seconds") from None
+        raise TokensmithError(Problem.BODY_TIMEOUT, f"The request body did not arrive within {timeout:g} s") from None
     except ClientDisconnect:
         # The client went away before sending the body it announced (RFC 9112 §8: an
         # incomplete message). Its fault, not ours: a 400 nobody reads, not a 500 and a
@@ -105,6 +106,11 @@ def is_form(request: Request) -> bool:
 async def form_body(request: Request, limit: int, *, required: bool) -> dict[str, str]:
     """The form parameters of the body. An empty body is no parameters unless one is
     required; any other media type is refused."""
+    # RFC 9110 §5.3: these are singleton fields. Two of them are read differently by
+    # different parsers (the first here, the last in some proxies): refuse, never pick.
+    for name in SINGLETON_FIELDS:
+        if len(request.headers.getlist(name)) > 1:
+            raise malformed(f"The {name} header is given more than once")
     body = await read_body(request, limit)
     if not body and not required:
         return {}

@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.domain.randomness import token_hex
 from tokensmith.http.errors import render_error
+from tokensmith.logs import log_access
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# The same rule on the raw header bytes (latin-1 maps each byte to one character).
+SAFE_REQUEST_ID_BYTES = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 access_log = logging.getLogger("tokensmith.access")
 error_log = logging.getLogger("tokensmith.error")
+
+
+def new_request_id() -> str:
+    return token_hex(8)
 
 
 class RequestContext:
@@ -66,21 +73,18 @@ class RequestContext:
                 if _SAFE_REQUEST_ID.fullmatch(text):
                     return text
                 break
-        return secrets.token_hex(8)
+        return new_request_id()
 
     @staticmethod
     def _log(scope: Scope, status: int, request_id: str, started: float) -> None:
         state: dict[str, Any] = scope.get("state", {})
         client = scope.get("client")
-        access_log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "client_id": state.get("client_id"),
-                "remote": client[0] if client else None,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            },
+        log_access(
+            request_id,
+            scope["method"],
+            scope["path"],
+            status,
+            state.get("client_id"),
+            client[0] if client else None,
+            round((time.perf_counter() - started) * 1000, 3),
         )

@@ -1,9 +1,17 @@
 """`POST /v1/api/oauth/token?scope=…`: the seed's endpoint (DESIGN.md §1).
 
 Its response's `expires_in` is the expiry instant in epoch seconds, equal to the
-token's `exp`, as in the seed; the standard endpoint keeps RFC 6749's meaning."""
+token's `exp`, as in the seed; the standard endpoint keeps RFC 6749's meaning.
+
+`token_body` answers the request; http/token_route.py calls it for every POST to
+this path. The Starlette route (`seed_token`) stays mounted for what is not a POST
+(405 with Allow), the OpenAPI document, and anything that serves the Starlette app
+alone."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -11,8 +19,9 @@ from starlette.responses import Response
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
+from tokensmith.http.authentication import source_address
 from tokensmith.http.errors import NO_STORE
-from tokensmith.http.issuing import issue_for_request, requested_audience
+from tokensmith.http.issuing import issue, requested_audience
 from tokensmith.http.parsing import form_body, malformed, query_parameters
 from tokensmith.node import Node
 
@@ -31,8 +40,10 @@ def one_value(name: str, query: dict[str, str], form: dict[str, str]) -> str | N
     return value
 
 
-async def seed_token(request: Request) -> Response:
-    node: Node = request.app.state.node
+async def token_body(
+    node: Node, request: Request, authorization: str | None, state: dict[str, Any], source: Callable[[], str]
+) -> bytes:
+    """The JSON body of the 200 answer, or a TokensmithError."""
     query = query_parameters(request)
     # The body should be empty; a standard client's form is tolerated.
     form = await form_body(request, node.settings.max_body_bytes, required=False)
@@ -43,8 +54,22 @@ async def seed_token(request: Request) -> Response:
     if scope is None:
         raise TokensmithError(Problem.SCOPE_MISSING)
     scopes = parse_scope(scope, max_length=node.settings.seed_max_scope_length)
-    targets = {name: value for name in TARGET_PARAMETERS if (value := one_value(name, query, form)) is not None}
-    audience = requested_audience(targets)
-    token = await issue_for_request(request, node, form, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)
-    body = {"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"}
-    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+    if "resource" in query or "audience" in query or "resource" in form or "audience" in form:
+        targets = {name: value for name in TARGET_PARAMETERS if (value := one_value(name, query, form)) is not None}
+        audience = requested_audience(targets)
+    else:
+        audience = None
+    token, _ = await issue(
+        node, authorization, form, scopes, audience,
+        scope_refusal=Problem.INVALID_CLIENT, endpoint=PATH, state=state, source=source,
+    )  # fmt: skip
+    return orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"})
+
+
+async def seed_token(request: Request) -> Response:
+    node: Node = request.app.state.node
+    body = await token_body(
+        node, request, request.headers.get("authorization"), request.scope.setdefault("state", {}),
+        lambda: source_address(request, node),
+    )  # fmt: skip
+    return Response(body, 200, NO_STORE, media_type="application/json")

@@ -91,7 +91,12 @@ class Administration:
         self._done(audit_event if removed else None, client_changed(client_id))
         return removed
 
-    def rotate_keys(self) -> Rotation:
-        rotation = self._node.rotate_keys()  # audits and logs the rotation itself
+    def rotate_keys(self, algorithm: str | None = None) -> Rotation:
+        rotation = self._node.rotate_keys(algorithm)  # audits and logs the rotation itself
+        self._done(None, keys_changed())
+        return rotation
+
+    def publish_next_key(self, algorithm: str) -> Rotation:
+        rotation = self._node.publish_next_key(algorithm)  # audits and logs itself
         self._done(None, keys_changed())
         return rotation

@@ -28,6 +28,7 @@ def _client_row(client: Client) -> dict[str, Any]:
         "created_at": client.created_at,
         "updated_at": client.updated_at,
         "rate_limit": client.rate_limit,
+        "reuse_tokens": client.reuse_tokens,
     }
 
 
@@ -60,6 +61,7 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         created_at=row.created_at,
         updated_at=row.updated_at,
         rate_limit=row.rate_limit,
+        reuse_tokens=bool(row.reuse_tokens),
     )
 
 
@@ -74,9 +76,12 @@ class ClientRepository:
     def get(self, client_id: str) -> Client | None:
         with self._engine.connect() as connection:
             row = connection.execute(sa.select(clients).where(clients.c.client_id == client_id)).first()
+            # The secrets are read whether or not the client exists: an unknown id must
+            # cost the store the same two queries as a known one, or the response time
+            # of a failed authentication would tell which ids exist (RFC 9700 §4.16).
+            secret_rows = connection.execute(sa.select(client_secrets).where(client_secrets.c.client_id == client_id)).all()
             if row is None:
                 return None
-            secret_rows = connection.execute(sa.select(client_secrets).where(client_secrets.c.client_id == client_id))
             return _to_client(row, [_to_secret(s) for s in secret_rows])
 
     def list(self) -> list[Client]:

@@ -1,17 +1,20 @@
-"""Opening the store: the engine, SQLite's settings, and schema upgrades."""
+"""Opening the store: the engine, SQLite's settings, and schema upgrades.
+
+Alembic is imported only by the functions that migrate or name revisions: the
+process that serves requests never needs it (about 10 MB per worker)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -95,12 +98,16 @@ def exclusive(engine: sa.Engine, wait_seconds: int = 120) -> Iterator[None]:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    from alembic import command
+
     config = _alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -113,9 +120,46 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+_REVISION_LINE = re.compile(r'^(revision|down_revision)\s*=\s*(?:"([^"]*)"|None)\s*$', re.MULTILINE)
+
+
+def _head_without_alembic() -> str | None:
+    """The one head of the migration files, read from their `revision` and
+    `down_revision` lines; None when that is not plain (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((name, value) for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if not found.get("revision"):
+            return None
+        revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def is_at_head(engine: sa.Engine) -> bool:
+    """Whether the store's schema is already this version's, asked without Alembic.
+    False whenever that is not certain (an upgrade then settles it)."""
+    head = _head_without_alembic()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    except sa.exc.SQLAlchemyError:
+        return False  # no version table yet, or the store cannot say
+    return [row[0] for row in rows] == [head]

@@ -21,6 +21,7 @@ clients = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("rate_limit", sa.Integer, nullable=True),  # tokens per minute (migration 0003)
+    sa.Column("reuse_tokens", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0005
 )
 
 client_secrets = sa.Table(

@@ -48,6 +48,11 @@ class BruteForceGuard:
     def keys_for(self, address: str, client_id: str) -> tuple[ThrottleKey, ThrottleKey]:
         return self.policy.keys_for(address, client_id)
 
+    def holds_blocks(self) -> bool:
+        """Whether any block is held in this process: when none is, no key is blocked
+        and a request need not even work out its keys."""
+        return bool(self._blocks)
+
     def blocked_for(self, keys: Sequence[ThrottleKey]) -> float:
         """Seconds until every one of `keys` is unblocked; 0 when none is blocked."""
         if not self._blocks:

@@ -280,8 +280,9 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not math.isfinite(value)
+        # The size first: math.isfinite() raises OverflowError on an int past a float's range.
         or abs(value) > _MAX_NUMERIC_DATE
+        or not math.isfinite(value)
     ):
         raise InvalidToken(f"token claim {name!r} is not a NumericDate")
     return float(value)

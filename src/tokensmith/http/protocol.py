@@ -1,0 +1,189 @@
+"""The HTTP/1.1 protocol `tokensmith serve` runs: uvicorn's httptools protocol with the
+bounds it lacks on how much a client may send as a request head, and how slowly.
+
+uvicorn's httptools protocol keeps a request's header fields in memory without any
+limit (one connection sending an endless header field grows the process by as much as
+it sends), and it has no deadline for a request head (a connection that sends nothing,
+or one byte now and then, is kept open for ever: "slowloris"). This subclass:
+
+- answers a request head (request line and header fields) of more than
+  `TOKENSMITH_MAX_HEADER_BYTES` bytes, or with more than `TOKENSMITH_MAX_HEADER_FIELDS`
+  fields, with 431 Request Header Fields Too Large (RFC 6585 §5) and closes the
+  connection; a head that is still incomplete is counted as it arrives, so the memory
+  it can take is bounded by the limit plus one read;
+- answers a connection whose request head has not fully arrived within
+  `TOKENSMITH_HEADER_READ_TIMEOUT_SECONDS` of the connection opening (or of the head's
+  first byte, on a kept-alive connection) with 408 Request Timeout (RFC 9110 §15.5.9)
+  and closes it. Idle kept-alive connections keep uvicorn's own 5 s limit.
+
+No request reached the application, so these answers are plain text like uvicorn's own
+400s (docs/errors.md, "Requests refused before tokensmith sees them"). The body has its
+own deadline where the application reads it (http/parsing.py, 408 `240117`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from tokensmith.config import Settings
+
+log = logging.getLogger("tokensmith.http")
+
+_STATUS_LINES = {
+    408: b"HTTP/1.1 408 Request Timeout\r\n",
+    431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
+}
+HEAD_TOO_LARGE = "Request header fields too large."
+HEAD_TOO_SLOW = "Request header fields not received in time."
+
+
+@dataclass(frozen=True)
+class HeadLimits:
+    max_bytes: int
+    max_fields: int
+    timeout: float
+
+
+@functools.cache
+def head_limits() -> HeadLimits:
+    """This process's limits (each worker process reads the same environment)."""
+    settings = Settings()
+    return HeadLimits(settings.max_header_bytes, settings.max_header_fields, settings.header_read_timeout_seconds)
+
+
+class _HeadRefused(Exception):
+    """Raised from a parser callback to stop parsing a head that is too large."""
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits = head_limits()
+        self._head_open = True  # the next bytes received belong to a request head
+        self._head_bytes = 0  # bytes of the current head the parser has handed over
+        self._head_fields = 0
+        self._unparsed = 0  # bytes received while the current head stayed incomplete
+        self._heads_completed = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._refusal: tuple[int, str] | None = None
+
+    # -- connection -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refusal is not None:
+            return
+        completed_before = self._heads_completed
+        super().data_received(data)
+        if self._refusal is not None or not self._head_open or self.transport.is_closing():
+            return
+        # A head is still incomplete and the parser holds its unfinished field: count
+        # what arrived, so that one endless header field cannot grow the process.
+        if self._heads_completed == completed_before:
+            self._unparsed += len(data)
+        else:
+            self._unparsed = 0  # a new (pipelined) head began within this read
+        if self._unparsed > self._limits.max_bytes:
+            self._refuse(431, HEAD_TOO_LARGE)
+
+    # -- parser callbacks -------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open = True
+        self._head_bytes = 0
+        self._head_fields = 0
+        self._arm_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url), 0)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4, 1)  # "name: value\r\n"
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_timer()
+        self._head_open = False
+        self._heads_completed += 1
+        self._unparsed = 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._head_open = True
+
+    def _count(self, size: int, fields: int) -> None:
+        self._head_bytes += size
+        self._head_fields += fields
+        if self._head_bytes > self._limits.max_bytes or self._head_fields > self._limits.max_fields:
+            self._refusal = (431, HEAD_TOO_LARGE)
+            raise _HeadRefused  # the parser stops; uvicorn calls send_400_response
+
+    # -- refusals ---------------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refusal is None:
+            super().send_400_response(msg)
+        else:
+            self._refuse(*self._refusal)
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._refusal = (status, message)
+        log.info("request head refused", extra={"status": status, "remote": self.client[0] if self.client else None})
+        self._send_plain(status, message)
+
+    def _send_plain(self, status: int, message: str) -> None:
+        self._disarm_head_timer()
+        if self.transport.is_closing():
+            return
+        body = message.encode("ascii")
+        content = [_STATUS_LINES[status]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
+
+    # -- the head's deadline ------------------------------------------------------------
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self._limits.timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or not self._head_open or self._refusal is not None:
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The previous request is still being answered (this head was pipelined
+            # behind it): its own bounds apply; look again later.
+            self._arm_head_timer()
+            return
+        self._refuse(408, HEAD_TOO_SLOW)

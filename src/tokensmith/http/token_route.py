@@ -1,0 +1,162 @@
+"""The two token endpoints, `POST /v1/api/oauth/token` and `POST /oauth2/token`, as one
+plain ASGI layer in front of the Starlette application, which keeps every other
+route (and every other method on these two paths: 405 with Allow).
+
+Issuing a token is the service's hot path, and around one signature every layer
+counts: this layer reads the header fields once from the ASGI scope, answers with a
+header list prepared once, and does itself what RequestContext and
+MetricsMiddleware do for the other routes (request id, access-log line, clean 500,
+latency and counts), instead of each wrapping the app and `send`. What it answers is
+exactly what the Starlette routes answer: the same handlers (seed_token.token_body,
+oauth_token.token_body), the same error rendering, the same headers, log fields and
+metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.http import oauth_token, seed_token
+from tokensmith.http.errors import allow_value, render_error
+from tokensmith.http.metrics import record_request
+from tokensmith.http.request_context import SAFE_REQUEST_ID_BYTES, new_request_id
+from tokensmith.logs import log_access
+from tokensmith.node import Node
+from tokensmith.store.availability import StoreUnavailable
+
+error_log = logging.getLogger("tokensmith.error")
+
+Handler = Callable[..., Awaitable[bytes]]
+
+# The same classes app.py maps to 503 for the Starlette routes.
+STORE_OUTAGES = (StoreUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError)
+_HTTP_PROBLEMS = {404: Problem.NOT_FOUND, 405: Problem.METHOD_NOT_ALLOWED}
+
+# A 200's header fields, in the order a Starlette Response(body, 200, NO_STORE,
+# media_type="application/json") gives them, the length and request id then added.
+_OK_HEAD = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
+_JSON = (b"content-type", b"application/json")
+
+
+class TokenRoutes:
+    """The outermost ASGI layer: POST to a token endpoint is answered here, anything
+    else goes to `app` (RequestContext → MetricsMiddleware → Starlette)."""
+
+    def __init__(self, app: ASGIApp, starlette: Starlette, node: Node, *, source: str, log_requests: bool) -> None:
+        self.app = app
+        self._starlette = starlette
+        self._node = node
+        self._source = source
+        self._log_requests = log_requests
+        self._handlers: dict[str, Handler] = {
+            seed_token.PATH: seed_token.token_body,
+            oauth_token.PATH: oauth_token.token_body,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Exact paths only (http/routing.py): `/oauth2/token\n` is not this route.
+        if scope["type"] == "http" and scope["method"] == "POST":
+            handler = self._handlers.get(scope["path"])
+            if handler is not None:
+                await self._serve(handler, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _serve(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        path: str = scope["path"]
+        authorization: bytes | None = None
+        given_id: bytes | None = None
+        for name, value in scope["headers"]:
+            # The first of each, as Starlette's Headers.get and RequestContext read them
+            # (a repeated Authorization is refused by http/parsing.py form_body).
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value
+            elif name == b"x-request-id" and given_id is None:
+                given_id = value if SAFE_REQUEST_ID_BYTES.fullmatch(value) else b""
+        request_id = given_id.decode("ascii") if given_id else new_request_id()
+        request_id_header = (b"x-request-id", request_id.encode("ascii"))
+        state: dict[str, Any] | None = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["request_id"] = request_id
+        scope["app"] = self._starlette  # as Starlette sets it: Request.app, the body's read timeout
+        node = self._node
+        request = Request(scope, receive)
+        status = 500
+        response_started = False
+        try:
+            try:
+                body = await handler(
+                    node,
+                    request,
+                    authorization.decode("latin-1") if authorization is not None else None,
+                    state,
+                    lambda: self._starlette.state.source_addresses.of(scope),
+                )
+            except TokensmithError as error:
+                state["problem"] = error.problem.name.lower()  # for the metrics
+                failure = render_error(error, path, self._source)
+            except STORE_OUTAGES as exc:
+                # A store call that escaped the gate (store/availability.py) counts too.
+                if not isinstance(exc, StoreUnavailable):
+                    node.gate.failed("request", exc)
+                state["problem"] = Problem.UNAVAILABLE.name.lower()
+                outage = TokensmithError(Problem.UNAVAILABLE, "The store is not answering; retry shortly", retry_after=1)
+                failure = render_error(outage, path, self._source)
+            except HTTPException as exc:
+                problem = _HTTP_PROBLEMS.get(exc.status_code, Problem.MALFORMED_REQUEST)
+                headers = dict(exc.headers or {})
+                if "Allow" in headers:
+                    headers["Allow"] = allow_value(headers["Allow"])
+                failure = render_error(TokensmithError(problem), path, self._source, headers)
+            else:
+                status = 200
+                response_started = True
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [*_OK_HEAD, (b"content-length", b"%d" % len(body)), _JSON, request_id_header],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+            status = failure.status_code
+            response_started = True
+            await send({"type": "http.response.start", "status": status, "headers": [*failure.raw_headers, request_id_header]})
+            await send({"type": "http.response.body", "body": failure.body})
+        except Exception:
+            # The traceback goes to the log under the request id; the caller sees the id only.
+            error_log.exception("unhandled error", extra={"request_id": request_id})
+            if not response_started:
+                error = TokensmithError(Problem.INTERNAL_ERROR, f"Internal error; request id {request_id}")
+                failure = render_error(error, path, self._source)
+                status = failure.status_code
+                response_started = True
+                await send({"type": "http.response.start", "status": status, "headers": [*failure.raw_headers, request_id_header]})
+                await send({"type": "http.response.body", "body": failure.body})
+        finally:
+            record_request(scope, path, "POST", status, time.perf_counter() - started, True)
+            if self._log_requests:
+                client = scope.get("client")
+                log_access(
+                    request_id,
+                    "POST",
+                    path,
+                    status,
+                    state.get("client_id"),
+                    client[0] if client else None,
+                    round((time.perf_counter() - started) * 1000, 3),
+                )
