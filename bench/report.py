@@ -442,6 +442,10 @@ def markdown(results: dict[str, Any], plotted: bool) -> str:
 
     # ---- 6. profile
     add("## 6. Profile and recommendations\n")
+    add(
+        "What each change to the hot path bought, measured change by change (A/B on this machine), and what is "
+        "left between tokensmith and the 0.80 target: [performance-notes.md](performance-notes.md#what-each-change-bought).\n"
+    )
     add(profile_section(results))
 
     if plotted:
@@ -778,6 +782,7 @@ def recommendations(results: dict[str, Any], sign_us: float) -> str:
 SHORT = {
     "tokensmith-RS256-default": "tokensmith RS256 as shipped (round-robin)",
     "tokensmith-RS256-nolog": "tokensmith RS256, log off",
+    "tokensmith-RS256-reuse": "tokensmith RS256, token reuse on",
     "tokensmith-RS256-2workers": "tokensmith RS256, 2 workers (÷ 2 × raw)",
     "tokensmith-RS256-granian": "tokensmith RS256 on granian",
     "experiment-thin-uvicorn": "exp.: thin route (uvicorn)",

@@ -279,6 +279,8 @@ COMPARED = [
      "`tokensmith serve` as shipped (uvicorn, access log on)", True),
     ("tokensmith-RS256-nolog", lambda servers: servers.tokensmith("RS256", access_log=False), ("seed", "standard"),
      "TOKENSMITH_ACCESS_LOG=false", True),
+    ("tokensmith-RS256-reuse", lambda servers: servers.tokensmith("RS256", reuse_tokens=True), ("seed", "standard"),
+     "token reuse on for the client (`clients create --reuse-tokens`, threshold 0.5): one signature per half lifetime", False),
     ("tokensmith-RS256-granian", lambda servers: servers.tokensmith("RS256", runner="granian"), ("seed",),
      "granian (1 worker) instead of uvicorn, same app factory", True),
     ("experiment-thin-uvicorn", lambda servers: servers.tokensmith("RS256", app="thin"), ("seed",),

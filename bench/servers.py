@@ -222,8 +222,10 @@ def tokensmith(
     access_log: bool = True,
     runner: str = "uvicorn",
     app: str = "full",
+    reuse_tokens: bool = False,
 ) -> Server:
-    """tokensmith on a fresh SQLite store whose keys use `algorithm`.
+    """tokensmith on a fresh SQLite store whose keys use `algorithm`. `reuse_tokens`
+    turns token reuse on for the benchmark's client (docs/configuration.md).
 
     runner "uvicorn" is `tokensmith serve` itself; "granian" serves the same app
     factory with granian. app "thin" is bench/experiments/thin_app.py (an
@@ -239,8 +241,10 @@ def tokensmith(
         "TOKENSMITH_HOST": "127.0.0.1",
     }
     created = _run_json(
-        [str(VENV_BIN / "tokensmith"), "clients", "create", "--client-id", "bench", "--scope", "edit", "--json"], env
-    )
+        [str(VENV_BIN / "tokensmith"), "clients", "create", "--client-id", "bench", "--scope", "edit", "--json",
+         *(["--reuse-tokens"] if reuse_tokens else [])],
+        env,
+    )  # fmt: skip
     factory = "tokensmith.http.app:app_from_environment"
     if app == "thin":
         env["PYTHONPATH"] = str(BENCH_DIR / "experiments")
@@ -276,6 +280,7 @@ def tokensmith(
             "access_log": access_log,
             "runner": runner,
             "app": app,
+            "reuse_tokens": reuse_tokens,
             # uvicorn with several workers (and granian always) serves from children.
             "processes": (workers + 1) if (workers > 1 or runner == "granian") else 1,
             "worker_is_child": workers > 1 or runner == "granian",

@@ -11,7 +11,8 @@ up, whoever logs next waits for the writer rather than the process growing witho
 bound or dropping lines.
 
 The access log of every request (`log_access`) skips `logging`'s LogRecord and
-formatter: it builds the same JSON object directly.
+formatter: it queues the line's fields, and the writer makes of them the same JSON
+object JsonFormatter would, in a batch, off the request's path.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class LineSink:
         self._interval = interval
         self._wake_lines = wake_lines
         self._max_pending = max_pending
-        self._lines: deque[bytes] = deque()  # append and popleft are thread-safe
+        # Finished lines, or an access line's fields (access_line): append and popleft
+        # are thread-safe.
+        self._lines: deque[bytes | tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._drained = threading.Condition()
         self._write_lock = threading.Lock()  # one writer at a time: the thread, flush(), close()
@@ -90,9 +93,9 @@ class LineSink:
         self._thread = threading.Thread(target=self._run, name="tokensmith-log-writer", daemon=True)
         self._thread.start()
 
-    def put(self, line: bytes) -> None:
-        """Queue one finished line (with its newline). Never waits, unless the writer is
-        `max_pending` lines behind."""
+    def put(self, line: bytes | tuple[Any, ...]) -> None:
+        """Queue one finished line (with its newline), or the fields of an access line
+        (access_line). Never waits, unless the writer is `max_pending` lines behind."""
         lines = self._lines
         lines.append(line)
         pending = len(lines)
@@ -100,6 +103,11 @@ class LineSink:
             self._wake.set()
         if pending > self._max_pending and not self._closed:
             self._wait_for_room()
+
+    def wake(self) -> None:
+        """Have the writer write what is queued now rather than at its next tick."""
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _wait_for_room(self) -> None:
         self._wake.set()
@@ -123,7 +131,8 @@ class LineSink:
             count = len(lines)
             if not count:
                 return
-            chunk = b"".join([lines.popleft() for _ in range(count)])
+            taken = [lines.popleft() for _ in range(count)]
+            chunk = b"".join([item if isinstance(item, bytes) else _access_line_or_repr(item) for item in taken])
             try:
                 self._write(chunk)
             except (OSError, ValueError):
@@ -176,6 +185,8 @@ class SinkHandler(logging.Handler):
             self.handleError(record)
             return
         self.sink.put(line.encode("utf-8", "replace") + b"\n")
+        if record.levelno >= logging.WARNING:
+            self.sink.wake()  # rare, and an operator may be watching for it
 
     def flush(self) -> None:
         self.sink.flush()
@@ -187,11 +198,34 @@ _INFO = logging.INFO
 _APPEND_NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
+def access_line(
+    created: float, request_id: str, method: str, path: str, status: int, client_id: str | None, remote: str | None, latency_ms: float
+) -> bytes:
+    """The JSON line `access_log.info("request", extra=…)` writes through JsonFormatter."""
+    return orjson.dumps(
+        {"time": timestamp(created), "level": "info", "logger": "tokensmith.access", "event": "request",
+         "request_id": request_id, "method": method, "path": path, "status": status, "client_id": client_id,
+         "remote": remote, "latency_ms": latency_ms},
+        default=str,
+        option=_APPEND_NEWLINE,
+    )  # fmt: skip
+
+
+def _access_line_or_repr(fields: tuple[Any, ...]) -> bytes:
+    try:
+        return access_line(*fields)
+    except Exception:  # noqa: BLE001  (a value orjson refuses: still one line, never a lost one)
+        names = ("time", "request_id", "method", "path", "status", "client_id", "remote", "latency_ms")
+        entry = {**dict(zip(names, map(repr, fields))), "logger": "tokensmith.access", "event": "request"}
+        return orjson.dumps(entry, option=_APPEND_NEWLINE)
+
+
 def log_access(
     request_id: str, method: str, path: str, status: int, client_id: str | None, remote: str | None, latency_ms: float
 ) -> None:
-    """The access-log line of one request: the JSON object `access_log.info("request",
-    extra=…)` writes through JsonFormatter, built without a LogRecord."""
+    """The access-log line of one request. With our configuration its fields are queued
+    and the writer thread makes the line (access_line); otherwise it goes through
+    `logging` like any other line."""
     if not access_log.isEnabledFor(_INFO):
         return
     sink = _sink
@@ -203,15 +237,7 @@ def log_access(
                    "client_id": client_id, "remote": remote, "latency_ms": latency_ms},
         )  # fmt: skip
         return
-    now = time.time()
-    line = orjson.dumps(
-        {"time": timestamp(now), "level": "info", "logger": "tokensmith.access", "event": "request",
-         "request_id": request_id, "method": method, "path": path, "status": status, "client_id": client_id,
-         "remote": remote, "latency_ms": latency_ms},
-        default=str,
-        option=_APPEND_NEWLINE,
-    )  # fmt: skip
-    sink.put(line)
+    sink.put((time.time(), request_id, method, path, status, client_id, remote, latency_ms))
 
 
 def _close_sink() -> None:

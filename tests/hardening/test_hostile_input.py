@@ -178,6 +178,37 @@ def test_ten_thousand_tiny_headers_get_431(env: Env) -> None:
     plain_refusal(env.raw(env.authorization, *(b"X: v" for _ in range(10_000))), 431)
 
 
+def test_pipelined_requests_are_all_served(env: Env) -> None:
+    """Several requests in one write: the head limits count each head on its own."""
+    one = f"POST {SEED_PATH}?scope=edit HTTP/1.1\r\nHost: t\r\n".encode() + env.authorization + b"\r\nX-Pad: " + b"p" * 6000 + b"\r\n"
+    with socket.create_connection(("127.0.0.1", env.server.port), timeout=PATIENCE) as sock:
+        sock.sendall(one + b"\r\n" + one + b"\r\n" + one + b"Connection: close\r\n\r\n")
+        received = read_until_closed(sock)
+
+    assert received.count(b"HTTP/1.1 200 OK") == 3, received[:300]
+
+
+@pytest.fixture(scope="module")
+def large_bodies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tokensmith, dict[str, str]]]:
+    server = Tokensmith(tmp_path_factory.mktemp("large-bodies"), {"TOKENSMITH_MAX_BODY_BYTES": "1048576"})
+    server.start()
+    try:
+        yield server, server.create_client("large", scopes=("edit",))
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("size", [20_000, 600_000, 1_000_000])
+def test_a_body_within_a_raised_limit_is_never_taken_for_a_request_head(large_bodies, size: int) -> None:
+    """Bodies are not head bytes, however they are split into reads."""
+    server, client = large_bodies
+    form = {"grant_type": "client_credentials", "scope": "edit", "pad": "x" * size}
+
+    response = httpx.post(f"{server.url}{OAUTH_PATH}", data=form, auth=(client["client_id"], client["client_secret"]), timeout=PATIENCE)
+
+    assert response.status_code == 200, response.text
+
+
 # -- NUL and control characters ---------------------------------------------------------
 
 SEED = f"{SEED_PATH}?scope=edit".encode()
@@ -298,6 +329,16 @@ def test_control_characters_in_a_client_id_cannot_forge_log_lines(env: Env) -> N
     line = access_line(env.server, "hostile-log-line")
     assert line["client_id"] == forged  # escaped inside one JSON line, never a line of its own
     assert all("unparsed" not in entry for entry in env.server.log_lines())
+
+
+@pytest.mark.parametrize("path", [SEED_PATH + "/", OAUTH_PATH + "/", "/oauth2/introspect/", "//v1/api/oauth/token"])
+def test_a_near_miss_path_is_404_never_a_redirect(env: Env, path: str) -> None:
+    """RFC 9700 §4.12: a 307 would make the client post its credentials again, to a URL
+    built from the Host header the request carried."""
+    response = env.raw(env.authorization, target=path.encode() + b"?scope=edit")
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
 
 
 # -- duplicated singleton headers (RFC 9110 §5.3) ------------------------------------
@@ -426,6 +467,34 @@ def test_heads_that_never_arrive_get_a_plain_408_and_are_closed(env: Env) -> Non
         assert answer.status_code == 408
         assert answer.content == b"Request header fields not received in time."
         assert answer.headers["connection"] == "close"
+
+
+def read_one_response(sock: socket.socket) -> RawResponse:
+    """One response, by its Content-Length, leaving the connection open."""
+    sock.settimeout(PATIENCE)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, content = received.partition(b"\r\n\r\n")
+    response = parse(head + b"\r\n\r\n")
+    while len(content) < int(response.headers["content-length"]):
+        content += sock.recv(65536)
+    return RawResponse(response.status_code, response.headers, content)
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [pytest.param(f"{SEED_PATH}?scope=edit", 413, id="413-from-the-declared-length"), pytest.param("/no/such/path", 404, id="404")],
+)
+def test_a_request_answered_before_its_body_cannot_hold_the_connection(env: Env, target: str, status: int) -> None:
+    """Answered at once, before its (huge) body: a client that then sends a byte of
+    that body and falls silent is cut off after the body timeout, not kept for ever."""
+    with socket.create_connection(("127.0.0.1", env.server.port), timeout=PATIENCE) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: t\r\n".encode() + env.authorization + b"\r\nContent-Length: 100000000\r\n\r\nabc")
+        assert read_one_response(sock).status_code == status
+        sock.sendall(b"d")  # one more byte of the body, then nothing
+
+        assert read_until_closed(sock) == b""  # closed by the server, before PATIENCE
 
 
 def test_many_slow_connections_do_not_stop_a_normal_client(env: Env) -> None:

@@ -28,7 +28,7 @@ INTROSPECT_PATH = "/oauth2/introspect"
 REVOKE_PATH = "/oauth2/revoke"
 TOKEN_PATHS = [pytest.param(OAUTH_PATH, id="standard-endpoint"), pytest.param(SEED_PATH, id="seed-endpoint")]
 
-UVICORN = [sys.executable, "-m", "uvicorn", "examples.accounts_api.app:app", "--host", "127.0.0.1"]
+UVICORN = [sys.executable, "-m", "uvicorn", "examples.accounts_api.app:app", "--host", "127.0.0.1", "--no-access-log"]
 PYTHON_M = [sys.executable, "-m", "examples.accounts_api"]
 
 

@@ -1,6 +1,7 @@
-"""What the serving process loads: the migration machinery (Alembic, Mako) stays out
-of it; `tokensmith serve` upgrades the store in a child process when, and only when,
-the schema is not current."""
+"""What the serving process loads: the migration machinery (Alembic, Mako) and PyJWT
+(needed only to read tokens back, for introspection and revocation) stay out of it
+until used; `tokensmith serve` upgrades the store in a child process when, and only
+when, the schema is not current."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_serving_modules_do_not_import_alembic(tmp_path: Path) -> None:
         """
         import sys
         import tokensmith.cli.main, tokensmith.http.app, tokensmith.http.protocol
-        print(sorted(m for m in ("alembic", "mako") if m in sys.modules))
+        print(sorted(m for m in ("alembic", "mako", "jwt") if m in sys.modules))
         """,
         tmp_path / "unused.db",
     )

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from tokensmith.domain.keys import SigningKey
 
 MAX_TOKEN_LENGTH = 8192
@@ -36,6 +34,9 @@ def verification_keys(keys: tuple[SigningKey, ...]) -> dict[str, VerificationKey
 
 def read_token(token: str, keys: Mapping[str, VerificationKey], issuer: str, leeway: int = 0) -> dict[str, Any] | None:
     """The claims of a live token signed by one of `keys`, or None."""
+    # Imported here: a process that only issues tokens never loads PyJWT (about 2 MB).
+    import jwt
+
     # One spelling per token, as tokensmith.verify requires: PyJWT alone also accepts a
     # padded signature segment (`token + "=="`), so two strings would be the same token.
     if not token or len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):

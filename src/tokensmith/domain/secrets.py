@@ -54,6 +54,9 @@ class SecretChecker:
 
     def __init__(self, hash_key: bytes, argon2: PasswordHasher | None = None) -> None:
         self._key = hash_key
+        # The HMAC keyed once: each check copies it instead of keying a new one (the key
+        # schedule and OpenSSL's algorithm lookup are most of a short message's cost).
+        self._keyed = hmac.new(hash_key, digestmod=hashlib.sha256)
         self._argon2 = argon2 or PasswordHasher()
         # A successful argon2 check is remembered by the presented secret's keyed hash,
         # so an imported secret costs one argon2 run per process, not one per request.
@@ -61,7 +64,9 @@ class SecretChecker:
         self._dummy = self._keyed_hash("tokensmith-dummy-secret")
 
     def _keyed_hash(self, presented: str) -> str:
-        return hmac.new(self._key, presented.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        mac = self._keyed.copy()
+        mac.update(presented.encode("utf-8", "surrogatepass"))
+        return mac.hexdigest()
 
     def hash_generated(self, secret: str) -> str:
         return self._keyed_hash(secret)

@@ -14,7 +14,12 @@ or one byte now and then, is kept open for ever: "slowloris"). This subclass:
 - answers a connection whose request head has not fully arrived within
   `TOKENSMITH_HEADER_READ_TIMEOUT_SECONDS` of the connection opening (or of the head's
   first byte, on a kept-alive connection) with 408 Request Timeout (RFC 9110 §15.5.9)
-  and closes it. Idle kept-alive connections keep uvicorn's own 5 s limit.
+  and closes it. Idle kept-alive connections keep uvicorn's own 5 s limit;
+- closes a connection whose request was answered before its body arrived (a 413 from
+  the declared length, a 404) unless the rest of that body arrives within
+  `TOKENSMITH_BODY_READ_TIMEOUT_SECONDS`: uvicorn would go on reading it for ever, and
+  each byte of it cancels uvicorn's keep-alive timer, so one byte now and then (or one
+  byte and then silence) would hold the connection open indefinitely.
 
 No request reached the application, so these answers are plain text like uvicorn's own
 400s (docs/errors.md, "Requests refused before tokensmith sees them"). The body has its
@@ -48,13 +53,16 @@ class HeadLimits:
     max_bytes: int
     max_fields: int
     timeout: float
+    body_timeout: float
 
 
 @functools.cache
 def head_limits() -> HeadLimits:
     """This process's limits (each worker process reads the same environment)."""
     settings = Settings()
-    return HeadLimits(settings.max_header_bytes, settings.max_header_fields, settings.header_read_timeout_seconds)
+    return HeadLimits(
+        settings.max_header_bytes, settings.max_header_fields, settings.header_read_timeout_seconds, settings.body_read_timeout_seconds
+    )
 
 
 class _HeadRefused(Exception):
@@ -70,7 +78,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_fields = 0
         self._unparsed = 0  # bytes received while the current head stayed incomplete
         self._heads_completed = 0
+        self._messages_completed = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._drain_timer: asyncio.TimerHandle | None = None  # a body after an early answer
         self._refusal: tuple[int, str] | None = None
 
     # -- connection -----------------------------------------------------------------
@@ -81,21 +91,23 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
+        self._disarm_drain_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refusal is not None:
             return
-        completed_before = self._heads_completed
+        was_open = self._head_open
+        marks = (self._heads_completed, self._messages_completed)
         super().data_received(data)
         if self._refusal is not None or not self._head_open or self.transport.is_closing():
             return
         # A head is still incomplete and the parser holds its unfinished field: count
         # what arrived, so that one endless header field cannot grow the process.
-        if self._heads_completed == completed_before:
-            self._unparsed += len(data)
+        if was_open and marks == (self._heads_completed, self._messages_completed):
+            self._unparsed += len(data)  # the whole read was head
         else:
-            self._unparsed = 0  # a new (pipelined) head began within this read
+            self._unparsed = 0  # a head began within this read (after a body or a head)
         if self._unparsed > self._limits.max_bytes:
             self._refuse(431, HEAD_TOO_LARGE)
 
@@ -126,6 +138,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._head_open = True
+        self._messages_completed += 1
+        if self._drain_timer is not None:
+            # The body of a request answered early has all arrived: the connection is
+            # an idle kept-alive one again, with uvicorn's limit (its bytes cancelled it).
+            self._disarm_drain_timer()
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self._head_open and not self.transport.is_closing() and self._drain_timer is None:
+            # Answered before the request's body arrived: the rest must come in time.
+            self._drain_timer = self.loop.call_later(self._limits.body_timeout, self._drain_timed_out)
 
     def _count(self, size: int, fields: int) -> None:
         self._head_bytes += size
@@ -176,6 +201,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _disarm_drain_timer(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
+
+    def _drain_timed_out(self) -> None:
+        self._drain_timer = None
+        if not self.transport.is_closing() and not self._head_open:
+            log.info("request body after an early answer not received in time", extra={"remote": self.client[0] if self.client else None})
+            self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
