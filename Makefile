@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install bench bench-quick clean
+.PHONY: run test install bench bench-quick soak timing clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ bench:
 
 bench-quick:
 	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)
+
+# About 70% of peak for 10 minutes; writes the Soak section of docs/benchmarks.md.
+soak: $(VENV)/.installed
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# Unknown client ids vs wrong secrets: indistinguishable by response time?
+timing: $(VENV)/.installed
+	$(BIN)/python bench/timing.py $(TIMING_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
