@@ -21,7 +21,7 @@ class ProblemSpec:
 
 class Problem(Enum):
     # One body for every credential or scope failure, so none of them tells an
-    # attacker which part was wrong (RFC 6749 §10.2 / RFC 9700 §4.16).
+    # attacker which part was wrong (RFC 6749 §10.10, credentials-guessing attacks).
     INVALID_CLIENT = ProblemSpec("240101", 401, "Invalid client credentials or scope", "invalid_client")
     SCOPE_MISSING = ProblemSpec("240102", 400, "Query parameter scope is required", "invalid_request")
     SCOPE_TOO_LONG = ProblemSpec("240103", 400, "Scope is longer than allowed", "invalid_scope")

@@ -28,7 +28,7 @@ def authenticate(client: Client | None, credentials: ClientCredentials, checker:
     """The client if the secret is one of its live secrets and it is enabled.
 
     Every failure is the same error after the same work, so that neither the body nor
-    the response time says whether the id exists (RFC 9700 §4.16)."""
+    the response time says whether the id exists (RFC 6749 §10.10)."""
     if client is None:
         checker.dummy_check(credentials.client_secret)
         raise TokensmithError(Problem.INVALID_CLIENT)
