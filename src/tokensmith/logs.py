@@ -122,7 +122,10 @@ class LineSink:
         while not self._closed:
             self._wake.wait(self._interval)
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001  (the writer must outlive any one batch)
+                continue
 
     def flush(self) -> None:
         """Write every line queued so far, now, from the calling thread."""
@@ -163,7 +166,9 @@ class LineSink:
             self._drained.notify_all()
 
     def after_fork(self) -> None:
-        """In a forked child the writer thread does not exist: start a new one."""
+        """In a forked child the writer thread does not exist: start a new one. The
+        lines queued before the fork are the parent's to write."""
+        self._lines = deque()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._drained = threading.Condition()
