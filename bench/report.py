@@ -1,5 +1,6 @@
 """Writes docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.png from one
-run's results (bench/run.py keeps them in .bench/results.json).
+run's results (bench/run.py keeps them in .bench/results.json). The sections other
+programs write into docs/benchmarks.md (`make soak`'s) are carried over as they are.
 
     python bench/run.py --report-only
 """
@@ -7,11 +8,16 @@ run's results (bench/run.py keeps them in .bench/results.json).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from common import DOCS
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+# Headings of the sections other programs write into docs/benchmarks.md, each replacing
+# only its own, from the heading up to the next `## ` (bench/soak.py SECTION): a report
+# keeps them instead of dropping a measurement it cannot redo.
+OTHERS_SECTIONS = ("## Soak",)
 
 
 # -- lookups ------------------------------------------------------------------------
@@ -97,7 +103,33 @@ def write(results: dict[str, Any]) -> None:
     DOCS.mkdir(exist_ok=True)
     (DOCS / "benchmarks.json").write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
     plotted = plot(results)
-    (DOCS / "benchmarks.md").write_text(markdown(results, plotted))
+    write_markdown(markdown(results, plotted))
+
+
+def write_markdown(text: str, path: Path = DOCS / "benchmarks.md") -> None:
+    """Writes the report, followed by the others' sections the file holds now."""
+    current = path.read_text() if path.exists() else ""
+    path.write_text(with_others_sections(text, current))
+
+
+def others_sections(current: str) -> list[str]:
+    """The others' sections of `current`, verbatim, in the order they appear there;
+    delimited as bench/soak.py's write_section delimits its own."""
+    found: list[tuple[int, str]] = []
+    text = "\n" + current  # a heading on the first line is found too
+    for heading in OTHERS_SECTIONS:
+        start = text.find(f"\n{heading}\n")
+        if start == -1:
+            continue
+        following = text.find("\n## ", start + len(heading) + 1)
+        found.append((start, text[start + 1 : following if following != -1 else len(text)].rstrip("\n")))
+    return [section for _, section in sorted(found)]
+
+
+def with_others_sections(report: str, current: str) -> str:
+    # A section the report renders itself is the report's, not carried over twice.
+    kept = [section for section in others_sections(current) if f"\n{section.splitlines()[0]}\n" not in "\n" + report]
+    return "\n\n".join([report.rstrip("\n"), *kept]) + "\n"
 
 
 def markdown(results: dict[str, Any], plotted: bool) -> str:

@@ -223,14 +223,23 @@ def tokensmith(
     runner: str = "uvicorn",
     app: str = "full",
     reuse_tokens: bool = False,
+    cli: list[str] | None = None,
+    client_id: str = "bench",
+    scratch_prefix: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
     """tokensmith on a fresh SQLite store whose keys use `algorithm`. `reuse_tokens`
     turns token reuse on for the benchmark's client (docs/configuration.md).
 
     runner "uvicorn" is `tokensmith serve` itself; "granian" serves the same app
     factory with granian. app "thin" is bench/experiments/thin_app.py (an
-    experiment for the profile's recommendations, not the product)."""
-    scratch = _scratch(f"tokensmith-{algorithm}-")
+    experiment for the profile's recommendations, not the product).
+
+    `cli` is the tokensmith command that creates the client and serves (default: the
+    benchmark's own environment's; `make soak` and `make timing` pass
+    `[sys.executable, "-m", "tokensmith"]`); `extra_env` is added to the settings."""
+    cli = cli or [str(VENV_BIN / "tokensmith")]
+    scratch = _scratch(scratch_prefix or f"tokensmith-{algorithm}-")
     port = free_port()
     env = {
         "TOKENSMITH_DATABASE_URL": f"sqlite:///{scratch}/t.db",
@@ -239,9 +248,10 @@ def tokensmith(
         "TOKENSMITH_ISSUER": f"http://127.0.0.1:{port}",
         "TOKENSMITH_PORT": str(port),
         "TOKENSMITH_HOST": "127.0.0.1",
+        **(extra_env or {}),
     }
     created = _run_json(
-        [str(VENV_BIN / "tokensmith"), "clients", "create", "--client-id", "bench", "--scope", "edit", "--json",
+        [*cli, "clients", "create", "--client-id", client_id, "--scope", "edit", "--json",
          *(["--reuse-tokens"] if reuse_tokens else [])],
         env,
     )  # fmt: skip
@@ -250,7 +260,7 @@ def tokensmith(
         env["PYTHONPATH"] = str(BENCH_DIR / "experiments")
         factory = "thin_app:app_from_environment"
     if runner == "uvicorn" and app == "full":
-        command = [str(VENV_BIN / "tokensmith"), "serve", "--port", str(port), "--workers", str(workers)]
+        command = [*cli, "serve", "--port", str(port), "--workers", str(workers)]
     elif runner == "uvicorn":
         command = [str(VENV_PYTHON), str(BENCH_DIR / "experiments" / "serve_uvicorn.py"), factory, str(port), str(workers)]
     elif runner == "granian":

@@ -26,9 +26,7 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,9 +34,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, SERVER_CPU, STATE, free_port, load_average, log  # noqa: E402
+from common import DOCS, STATE, load_average, log  # noqa: E402
 from http_load import socket_errors, validate_tokens, wrk  # noqa: E402
-from servers import SEED, STANDARD_TOKENSMITH, Server, TokenCheck  # noqa: E402
+from servers import SEED, STANDARD_TOKENSMITH, Server, tokensmith  # noqa: E402
 
 PACED_CONNECTIONS = 16
 SECTION = "## Soak"
@@ -59,38 +57,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def start_server(algorithm: str) -> Server:
-    """`tokensmith serve` from this Python's installation, as servers.tokensmith() does
-    from the benchmark's own environment."""
-    (STATE / "tmp").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="soak-", dir=STATE / "tmp"))
-    port = free_port()
-    env = {
-        "TOKENSMITH_DATABASE_URL": f"sqlite:///{scratch}/t.db",
-        "TOKENSMITH_SIGNING_ALGORITHM": algorithm,
-        "TOKENSMITH_ISSUER": f"http://127.0.0.1:{port}",
-        "TOKENSMITH_PORT": str(port),
-        "TOKENSMITH_HOST": "127.0.0.1",
-    }
-    tokensmith = [sys.executable, "-m", "tokensmith"]
-    created = subprocess.run(
-        [*tokensmith, "clients", "create", "--client-id", "soak", "--scope", "edit", "--json"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    client = json.loads(created.stdout)
-    server = Server(
-        label=f"tokensmith {algorithm}",
-        command=[*tokensmith, "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        port=port,
-        client_id=client["client_id"],
-        client_secret=client["client_secret"],
-        endpoints={"seed": SEED, "standard": STANDARD_TOKENSMITH},
-        check=TokenCheck("jwt", algorithm, "/.well-known/jwks.json", env["TOKENSMITH_ISSUER"], env["TOKENSMITH_ISSUER"]),
-        health_path="/healthz",
-        pinning=SERVER_CPU,
-        scratch=scratch,
-        details={"algorithm": algorithm, "workers": 1, "processes": 1, "worker_is_child": False},
-    )
+    """`tokensmith serve` from this Python's installation (servers.tokensmith() uses the
+    benchmark's own environment unless told otherwise)."""
+    server = tokensmith(algorithm, cli=[sys.executable, "-m", "tokensmith"], client_id="soak", scratch_prefix="soak-")
     server.start()
     return server
 

@@ -43,7 +43,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,8 +53,8 @@ from urllib.parse import quote_plus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, LOADGEN_CPU, SERVER_CPU, STATE, free_port, load_average, log  # noqa: E402
-from servers import Endpoint, Server, TokenCheck  # noqa: E402
+from common import DOCS, LOADGEN_CPU, SERVER_CPU, STATE, load_average, log  # noqa: E402
+from servers import Server, tokensmith  # noqa: E402
 
 SECTION = "## Measured: response time of credential failures"
 SEED = "/v1/api/oauth/token?scope=edit"
@@ -75,40 +74,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def start_server(extra_env: dict[str, str]) -> tuple[Server, dict[str, str]]:
-    (STATE / "tmp").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="timing-", dir=STATE / "tmp"))
-    port = free_port()
-    env = {
-        "TOKENSMITH_DATABASE_URL": f"sqlite:///{scratch}/t.db",
-        "TOKENSMITH_ISSUER": f"http://127.0.0.1:{port}",
-        "TOKENSMITH_PORT": str(port),
-        "TOKENSMITH_BRUTEFORCE_ENABLED": "false",
-        **extra_env,
-    }
-    tokensmith = [sys.executable, "-m", "tokensmith"]
-
-    def cli(*args: str, input: str | None = None) -> dict[str, Any]:
-        done = subprocess.run([*tokensmith, *args], env={**os.environ, **env}, input=input, capture_output=True, text=True, timeout=120, check=True)
-        return json.loads(done.stdout)
-
-    known = cli("clients", "create", "--client-id", "known-client", "--scope", "edit", "--json")
-    cli("clients", "create", "--client-id", "imported-client", "--scope", "edit", "--secret-stdin", "--json", input=secrets.token_urlsafe(12) + "\n")
-    server = Server(
-        label="tokensmith",
-        command=[*tokensmith, "serve", "--port", str(port)],
-        env=env,
-        port=port,
-        client_id=known["client_id"],
-        client_secret=known["client_secret"],
-        endpoints={"seed": Endpoint("seed", SEED)},
-        check=TokenCheck("jwt"),
-        health_path="/healthz",
-        pinning=SERVER_CPU,
-        scratch=scratch,
-        details={"processes": 1, "worker_is_child": False},
-    )
+    cli = [sys.executable, "-m", "tokensmith"]
+    server = tokensmith(
+        "RS256", cli=cli, client_id="known-client", scratch_prefix="timing-",
+        extra_env={"TOKENSMITH_BRUTEFORCE_ENABLED": "false", **extra_env},
+    )  # fmt: skip
+    subprocess.run(
+        [*cli, "clients", "create", "--client-id", "imported-client", "--scope", "edit", "--secret-stdin", "--json"],
+        env={**os.environ, **server.env}, input=secrets.token_urlsafe(12) + "\n", capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
     server.start()
-    return server, {"known": known["client_id"], "known_secret": known["client_secret"]}
+    return server, {"known": server.client_id, "known_secret": server.client_secret}
 
 
 def basic(client_id: str, secret: str) -> str:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote_plus
 
 import pytest
 
+from tests.support.clock import FakeClock
+from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.client import ClientCredentialsAuth
 
 # Characters that break naive "id:secret" Basic encoding (RFC 6749 §2.3.1).
@@ -26,16 +24,7 @@ SEED_ALIAS_PATH = "/gateway/legacy-token"  # the seed endpoint behind a path tha
 API_PATH = "/api/resource"
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
-class TokenServer:
+class TokenServer(StubHTTPServer):
     """Issues opaque tokens at both tokensmith token endpoints and guards an API.
 
     Real HTTP on 127.0.0.1:<free port>. Knobs: ``expires_in`` (standard
@@ -60,54 +49,10 @@ class TokenServer:
         self.token_body: dict[str, Any] | None = None  # overrides the whole success body
         self.always_401 = False
         self.valid_tokens: set[str] = set()
-        self.requests: list[Recorded] = []
         self._counter = itertools.count(1)
-        self._lock = threading.Lock()
-        server = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                record = Recorded(
-                    method=self.command,
-                    path=parts.path,
-                    query=parse_qs(parts.query),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length) if length else b"",
-                )
-                with server._lock:
-                    server.requests.append(record)
-                status, payload, headers = server._dispatch(record)
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = _handle
-            do_POST = _handle
-
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256  # 50 concurrent connects must not overflow the backlog
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self._thread.start()
+        super().__init__(backlog=256)  # 50 concurrent connects must not overflow the backlog
 
     # -- inspection -------------------------------------------------------
-
-    def count(self, path: str) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests if r.path == path)
 
     def last(self, path: str) -> Recorded:
         with self._lock:
@@ -121,14 +66,9 @@ class TokenServer:
         with self._lock:
             self.valid_tokens.clear()
 
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
     # -- endpoints --------------------------------------------------------
 
-    def _dispatch(self, request: Recorded) -> tuple[int, Any, dict[str, str]]:
+    def respond(self, request: Recorded) -> Response:
         if request.path in (STANDARD_PATH, SEED_PATH, SEED_ALIAS_PATH) and request.method == "POST":
             time.sleep(self.delay)
             return self._token(request, seed=request.path != STANDARD_PATH)
@@ -136,7 +76,7 @@ class TokenServer:
             return self._api(request)
         return 404, {"error": "not_found"}, {}
 
-    def _token(self, request: Recorded, *, seed: bool) -> tuple[int, Any, dict[str, str]]:
+    def _token(self, request: Recorded, *, seed: bool) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
         if not self._authenticated(request, form):
             return 401, {"error": "invalid_client"}, {"WWW-Authenticate": 'Basic realm="token"'}
@@ -167,7 +107,7 @@ class TokenServer:
             return scheme == "Basic" and (unquote_plus(raw_id), unquote_plus(raw_secret)) == (CLIENT_ID, CLIENT_SECRET)
         return (form.get("client_id"), form.get("client_secret")) == (CLIENT_ID, CLIENT_SECRET)
 
-    def _api(self, request: Recorded) -> tuple[int, Any, dict[str, str]]:
+    def _api(self, request: Recorded) -> Response:
         time.sleep(float(request.query.get("delay", ["0"])[0]))  # ?delay=s: a slow API call
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         with self._lock:
@@ -182,19 +122,6 @@ def token_server() -> Iterator[TokenServer]:
     server = TokenServer()
     yield server
     server.stop()
-
-
-class FakeClock:
-    """Epoch-seconds clock under test control."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -3,15 +3,20 @@ references, is served by tokensmith itself; nothing points at another host."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 
 from tests.e2e.wire import SEED_ERROR_KEYS
+from tokensmith.config import Settings
 from tokensmith.http import explorer
+from tokensmith.http.app import create_app
+from tokensmith.node import Node
 
 
 class References(HTMLParser):
@@ -110,3 +115,22 @@ def test_nothing_else_is_served_under_docs(http: httpx.Client, path: str) -> Non
 
 def test_every_named_asset_exists() -> None:
     assert set(explorer.load_assets()) == set(explorer.ASSET_NAMES)
+
+
+def test_each_file_is_read_on_its_first_request_not_when_the_app_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    read = explorer.read_asset
+    monkeypatch.setattr(explorer, "read_asset", lambda name: reads.append(name) or read(name))
+    node = Node.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}"))
+    app = create_app(node)
+    assert reads == []  # a worker that never serves /docs never holds the 1.2 MB bundle
+
+    async def fetch(*paths: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tokensmith.test") as http:
+            return [await http.get(path) for path in paths]
+
+    page, first, again = asyncio.run(fetch("/docs", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui-bundle.js"))
+    node.engine.dispose()
+    assert page.status_code == first.status_code == again.status_code == 200
+    assert first.content == again.content and first.content
+    assert reads == ["swagger-ui-bundle.js"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable
@@ -29,33 +28,30 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
-from jwt.algorithms import RSAAlgorithm
 
 from tests.other_side.conftest import AUDIENCE, fetch_token, introspect
-from tests.other_side.jws import b64url, claims_of, compact, es256, header_of, rs256, rsa_public_jwk, segment, server_signing_key
+from tests.other_side.jws import (
+    Signer,
+    b64url,
+    claims_of,
+    compact,
+    es256,
+    header_of,
+    hmac_signer,
+    jwk_pem,
+    rs256,
+    rsa_public_jwk,
+    rsa_signer,
+    segment,
+    server_signing_key,
+)
 from tests.support.server import Tokensmith
 from tokensmith.verify import InvalidToken, TokenVerifier
 
 INACTIVE = b'{"active":false}'
-Signer = Callable[[bytes], bytes]
-
-
-def hmac_signer(digest: Any, secret: bytes) -> Signer:
-    return lambda data: hmac.new(secret, data, digest).digest()
-
-
-def rsa_signer(key: rsa.RSAPrivateKey, digest: hashes.HashAlgorithm) -> Signer:
-    return lambda data: key.sign(data, padding.PKCS1v15(), digest)
-
-
-def raw_compact(header_json: bytes, payload_json: bytes, sign: Signer | None) -> str:
-    """Header and payload given as exact JSON text (for duplicate members, huge numbers)."""
-    signing_input = f"{b64url(header_json)}.{b64url(payload_json)}"
-    signature = sign(signing_input.encode("ascii")) if sign else b""
-    return f"{signing_input}.{b64url(signature)}"
 
 
 @dataclass
@@ -96,7 +92,7 @@ class Lab:
         return ("{" + ",".join(f'"{name}":{text}' for name, text in members.items()) + "}").encode()
 
     def pem(self, fmt: PublicFormat) -> bytes:
-        return RSAAlgorithm.from_jwk(json.dumps(self.server_jwk)).public_bytes(Encoding.PEM, fmt)
+        return jwk_pem(self.server_jwk, fmt)
 
     def spelled(self, header: str | None = None, payload: str | None = None, signature: str | None = None) -> str:
         """The real token with one of its segments spelled differently."""
@@ -186,20 +182,20 @@ ATTACKS: dict[str, Callable[[Lab], str]] = {
     ),
     "crit-empty-list": lambda lab: lab.doctored(lab.with_header(crit=[])),
     # Duplicate members: never resolved one way by one reader and another way by another.
-    "duplicate-alg-none-last": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID","alg":"none"}'), lab.payload_json(), lab.insider),
-    "duplicate-alg-rs256-last": lambda lab: raw_compact(lab.header_json('{"alg":"none","typ":"at+jwt","kid":"KID","alg":"RS256"}'), lab.payload_json(), lab.insider),
-    "duplicate-kid": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"attacker","kid":"KID"}'), lab.payload_json(), lab.insider),
-    "duplicate-typ": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"JWT","kid":"KID","typ":"at+jwt"}'), lab.payload_json(), lab.insider),
-    "duplicate-claim-sub": lambda lab: raw_compact(
+    "duplicate-alg-none-last": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID","alg":"none"}'), lab.payload_json(), lab.insider),
+    "duplicate-alg-rs256-last": lambda lab: compact(lab.header_json('{"alg":"none","typ":"at+jwt","kid":"KID","alg":"RS256"}'), lab.payload_json(), lab.insider),
+    "duplicate-kid": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"attacker","kid":"KID"}'), lab.payload_json(), lab.insider),
+    "duplicate-typ": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"JWT","kid":"KID","typ":"at+jwt"}'), lab.payload_json(), lab.insider),
+    "duplicate-claim-sub": lambda lab: compact(
         lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), b'{"sub":"admin",' + lab.payload_json()[1:], lab.insider
     ),
-    "duplicate-claim-scope": lambda lab: raw_compact(
+    "duplicate-claim-scope": lambda lab: compact(
         lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), b'{"scope":"admin",' + lab.payload_json()[1:], lab.insider
     ),
-    "duplicate-claim-exp-expired-last": lambda lab: raw_compact(
+    "duplicate-claim-exp-expired-last": lambda lab: compact(
         lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json()[:-1] + b',"exp":1}', lab.insider
     ),
-    "duplicate-claim-in-a-nested-object": lambda lab: raw_compact(
+    "duplicate-claim-in-a-nested-object": lambda lab: compact(
         lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json()[:-1] + b',"cnf":{"x":1,"x":2}}', lab.insider
     ),
     # Nested JWTs (RFC 7519 §5.2 cty) and JWE-shaped tokens: never unwrapped.
@@ -241,14 +237,14 @@ ATTACKS: dict[str, Callable[[Lab], str]] = {
     "iss-with-a-zero-width-space": lambda lab: lab.doctored(iss=lab.claims["iss"].replace("://", "://\u200b")),
     "iss-uppercase-scheme": lambda lab: lab.doctored(iss=lab.claims["iss"].replace("http", "HTTP", 1)),
     "iss-with-localhost-for-127.0.0.1": lambda lab: lab.doctored(iss=lab.claims["iss"].replace("127.0.0.1", "localhost")),
-    "exp-of-400-digits": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="9" * 400), lab.insider),
-    "exp-1e309-infinity": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="1e309"), lab.insider),
-    "exp-Infinity-literal": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="Infinity"), lab.insider),
-    "exp-NaN-literal": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="NaN"), lab.insider),
+    "exp-of-400-digits": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="9" * 400), lab.insider),
+    "exp-1e309-infinity": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="1e309"), lab.insider),
+    "exp-Infinity-literal": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="Infinity"), lab.insider),
+    "exp-NaN-literal": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="NaN"), lab.insider),
     "exp-2-to-the-53-plus-1": lambda lab: lab.doctored(exp=2**53 + 1),
     "iat-hugely-negative": lambda lab: lab.doctored(iat=-(10**30)),
     "nbf-hugely-negative-float": lambda lab: lab.doctored(nbf=-1e300),
-    "exp-float-with-400-digit-exponent": lambda lab: raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="1" + "0" * 400 + ".5"), lab.insider),
+    "exp-float-with-400-digit-exponent": lambda lab: compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(exp="1" + "0" * 400 + ".5"), lab.insider),
     # typ near misses (RFC 9068 §2.1), server's key.
     "typ-at+jwt-with-a-trailing-space": lambda lab: lab.doctored(lab.with_header(typ="at+jwt ")),
     "typ-atjwt": lambda lab: lab.doctored(lab.with_header(typ="atjwt")),
@@ -345,7 +341,7 @@ def test_control_the_real_token_is_active_and_verifies(tokensmith, lab, introspe
 def test_control_insider_tokens_are_accepted_when_nothing_is_wrong(tokensmith, lab, introspector, verifier):
     for token in (
         lab.doctored(),
-        raw_compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(), lab.insider),
+        compact(lab.header_json('{"alg":"RS256","typ":"at+jwt","kid":"KID"}'), lab.payload_json(), lab.insider),
     ):
         assert introspect(tokensmith, token, introspector).json()["active"] is True
         assert verifier.verify(token)["jti"] == lab.claims["jti"]

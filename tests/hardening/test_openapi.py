@@ -110,6 +110,22 @@ def test_each_error_response_names_its_rows_in_the_format_of_its_path(tmp_path: 
     }
 
 
+@pytest.mark.parametrize("path", ["/v1/api/oauth/token", "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"])
+def test_every_endpoint_that_reads_a_form_lists_the_body_read_timeout(tmp_path: Path, path: str) -> None:
+    """408 `240117` (http/parsing.py): in the path's format, with Connection: close."""
+    timeout = _document(_app(tmp_path))["paths"][path]["post"]["responses"]["408"]
+    assert Problem.BODY_TIMEOUT.spec.code in timeout["description"]
+    assert timeout["headers"]["Connection"]["schema"]["enum"] == ["close"]
+    assert {"Cache-Control", "Pragma", "X-Request-Id"} <= set(timeout["headers"])
+    schema = timeout["content"]["application/json"]["schema"]
+    if path.startswith("/oauth2/"):
+        assert schema["properties"]["error"]["enum"] == [Problem.BODY_TIMEOUT.spec.oauth_error]
+    else:
+        item = schema["items"]["properties"]
+        assert item["errorCode"]["enum"] == [Problem.BODY_TIMEOUT.spec.code]
+        assert item["status"]["enum"] == [408]
+
+
 def test_limits_come_from_the_settings(tmp_path: Path) -> None:
     paths = _document(_app(tmp_path, seed_max_scope_length=40, max_scope_length=300, error_source="XYZ"))["paths"]
     seed = paths["/v1/api/oauth/token"]["post"]

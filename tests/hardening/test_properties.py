@@ -15,7 +15,7 @@ import json
 import re
 import time
 import zoneinfo
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import anyio
 import httpx
@@ -33,7 +33,7 @@ from tokensmith.domain.lifetimes import MAX_LIFETIME_SECONDS, DailyBoundary, Fix
 from tokensmith.domain.scopes import format_scope, parse_scope
 from tokensmith.domain.tokens import TokenSigner, issue_token
 from tokensmith.http.client_auth import MAX_AUTHORIZATION_LENGTH, client_credentials, parse_basic
-from tokensmith.http.parsing import MAX_PARAMETERS, form_body, parse_parameters, query_parameters
+from tokensmith.http.parsing import MAX_PARAMETERS, form_body, parse_parameters, query_parameters, received_form_body, split_parameters
 from tokensmith.verify import InvalidToken, TokenError, TokenVerifier
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -190,6 +190,25 @@ def test_any_parameter_text_gives_a_dict_or_malformed(text: str) -> None:
 
 
 @FAST
+@given(text=st.one_of(st.text(max_size=200), st.text(alphabet="a=&%+;0123456789abcdefABCDEF", max_size=200)))
+@example(text="a=1&&b=&c")
+@example(text="&".join(f"p{i}" for i in range(MAX_PARAMETERS)))
+@example(text="&".join(f"p{i}" for i in range(MAX_PARAMETERS + 1)))
+def test_the_direct_split_is_parse_qsl(text: str) -> None:
+    """split_parameters splits text with nothing to decode itself: the same pairs, and
+    the same refusal, as parse_qsl."""
+    try:
+        expected: object = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMETERS)
+    except (ValueError, UnicodeDecodeError) as exc:
+        expected = type(exc)
+    try:
+        found: object = split_parameters(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        found = type(exc)
+    assert found == expected
+
+
+@FAST
 @given(raw=st.binary(max_size=300))
 @example(raw=b"scope=%ff")
 @example(raw=b"scope=\xff")
@@ -234,13 +253,21 @@ def test_any_body_gives_a_form_or_a_catalogue_refusal(
     async def read() -> dict[str, str]:
         return await form_body(_form_request(body, content_type, chunks), limit, required=required)
 
+    headers = _form_request(body, content_type, 1).scope["headers"]
+    try:
+        # The same body received whole (http/protocol.py's no-I/O path) reads the same.
+        received: object = received_form_body(headers, body, limit, required=required)
+    except TokensmithError as refusal:
+        received = refusal.problem
     try:
         form = anyio.run(read)
     except TokensmithError as refusal:
         assert refusal.problem in (Problem.MALFORMED_REQUEST, Problem.UNSUPPORTED_MEDIA_TYPE, Problem.BODY_TOO_LARGE)
+        assert received is refusal.problem
         if refusal.problem is Problem.BODY_TOO_LARGE:
             assert len(body) > limit
         return
+    assert received == form
     assert len(body) <= limit
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in form.items())
 

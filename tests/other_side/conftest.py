@@ -5,10 +5,8 @@ fetching tokens with the client SDK."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.wire import access_line
+from tests.support.processes import start_logged, stop_process, wait_until_healthy
 from tests.support.server import Tokensmith, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,27 +55,11 @@ class AccountsApi:
             env["ACCOUNTS_PORT"] = str(self.port)
         else:
             command = [*UVICORN, "--port", str(self.port)]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the accounts API exited: {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError(f"the accounts API did not come up: {self.log_path.read_text()}")
+        self.process = start_logged(command, log_path=self.log_path, cwd=REPO, env=env)
+        wait_until_healthy(self.process, name="the accounts API", health_url=f"{self.url}/healthz", log_path=self.log_path)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 

@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from jwt.algorithms import RSAAlgorithm
 
 from tests.support.server import Tokensmith
 from tokensmith.domain.key_encryption import KeyEncryption, decode_kek
@@ -48,15 +50,21 @@ def claims_of(token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
-def compact(header: dict[str, Any], claims: Any, sign: Signer | None) -> str:
-    """`header.claims.signature`; no signer means an empty signature."""
+def compact(header: dict[str, Any] | bytes, claims: Any, sign: Signer | None) -> str:
+    """`header.claims.signature`; no signer means an empty signature. Header or claims
+    given as bytes are the exact JSON text (for duplicate members, huge numbers)."""
     signing_input = f"{segment(header)}.{segment(claims)}"
     signature = sign(signing_input.encode("ascii")) if sign else b""
     return f"{signing_input}.{b64url(signature)}"
 
 
+def rsa_signer(key: rsa.RSAPrivateKey, digest: hashes.HashAlgorithm) -> Signer:
+    """RSASSA-PKCS1-v1_5 (RS256, RS384, RS512) with `digest`."""
+    return lambda data: key.sign(data, padding.PKCS1v15(), digest)
+
+
 def rs256(key: rsa.RSAPrivateKey) -> Signer:
-    return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    return rsa_signer(key, hashes.SHA256())
 
 
 def ps256(key: rsa.RSAPrivateKey) -> Signer:
@@ -71,8 +79,13 @@ def es256(key: ec.EllipticCurvePrivateKey) -> Signer:
     return sign
 
 
+def hmac_signer(digest: Any, secret: bytes) -> Signer:
+    """HMAC (HS256, HS384, HS512) with `digest`, e.g. hashlib.sha384."""
+    return lambda data: hmac.new(secret, data, digest).digest()
+
+
 def hs256(secret: bytes) -> Signer:
-    return lambda data: hmac.new(secret, data, hashlib.sha256).digest()
+    return hmac_signer(hashlib.sha256, secret)
 
 
 def rsa_public_jwk(key: rsa.RSAPublicKey, kid: str) -> dict[str, str]:
@@ -82,6 +95,12 @@ def rsa_public_jwk(key: rsa.RSAPublicKey, kid: str) -> dict[str, str]:
         return b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
     return {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": encode(numbers.n), "e": encode(numbers.e)}
+
+
+def jwk_pem(jwk: dict[str, Any], fmt: PublicFormat) -> bytes:
+    """The PEM of a published RSA public key, as an algorithm-confusion attacker would
+    use it for an HMAC secret."""
+    return RSAAlgorithm.from_jwk(json.dumps(jwk)).public_bytes(Encoding.PEM, fmt)
 
 
 def server_signing_key(server: Tokensmith, kid: str) -> Any:

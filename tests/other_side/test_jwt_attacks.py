@@ -21,8 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from jwt.algorithms import RSAAlgorithm
+from cryptography.hazmat.primitives.serialization import PublicFormat
 
 from tests.e2e.wire import oauth_error
 from tests.other_side.conftest import AUDIENCE, fetch_token, introspect
@@ -33,6 +32,7 @@ from tests.other_side.jws import (
     es256,
     header_of,
     hs256,
+    jwk_pem,
     ps256,
     rs256,
     rsa_public_jwk,
@@ -108,11 +108,6 @@ class Lab:
         return self.original_signature(self.header, {**self.claims, **claims})
 
 
-def public_pem(lab: Lab, fmt: PublicFormat) -> bytes:
-    public = RSAAlgorithm.from_jwk(json.dumps(lab.server_jwk))
-    return public.public_bytes(Encoding.PEM, fmt)
-
-
 ATTACKS: dict[str, Callable[[Lab], str]] = {
     # RFC 8725 §2.1, §3.1: the algorithm is never the token's choice.
     "alg-none": lambda lab: compact(lab.with_header(alg="none"), lab.claims, None),
@@ -121,10 +116,10 @@ ATTACKS: dict[str, Callable[[Lab], str]] = {
     "alg-none-keeping-the-original-signature": lambda lab: lab.original_signature(lab.with_header(alg="none"), lab.claims),
     # Key confusion: the RSA public key used as an HMAC secret (RFC 8725 §2.1).
     "hs256-with-public-key-spki-pem": lambda lab: compact(
-        lab.with_header(alg="HS256"), lab.claims, hs256(public_pem(lab, PublicFormat.SubjectPublicKeyInfo))
+        lab.with_header(alg="HS256"), lab.claims, hs256(jwk_pem(lab.server_jwk, PublicFormat.SubjectPublicKeyInfo))
     ),
     "hs256-with-public-key-pkcs1-pem": lambda lab: compact(
-        lab.with_header(alg="HS256"), lab.claims, hs256(public_pem(lab, PublicFormat.PKCS1))
+        lab.with_header(alg="HS256"), lab.claims, hs256(jwk_pem(lab.server_jwk, PublicFormat.PKCS1))
     ),
     "hs256-with-public-jwk-as-published": lambda lab: compact(
         lab.with_header(alg="HS256"), lab.claims, hs256(json.dumps(lab.server_jwk).encode())

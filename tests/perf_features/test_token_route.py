@@ -47,7 +47,8 @@ class Harness:
             made[client_id] = json.loads(done.stdout)["client_secret"]
         self.secret, self.limited_secret = made["route"], made["limited"]
         settings = Settings(
-            database_url=url, bruteforce_address_failures=1_000_000, bruteforce_client_failures=1_000_000, max_body_bytes=1024
+            database_url=url, bruteforce_address_failures=1_000_000, bruteforce_client_failures=1_000_000, max_body_bytes=1024,
+            client_cache_seconds=60, key_cache_seconds=60,  # warm for the whole module, however slow the machine
         )
         self.node = Node.from_settings(settings)
         self.node.key_cache.reload()
@@ -56,15 +57,34 @@ class Harness:
         self.reference = self.app.app  # RequestContext → MetricsMiddleware → Starlette
         self.lines: list[dict[str, Any]] = []
 
+    @staticmethod
+    def limited(headers: list[tuple[bytes, bytes]]) -> bool:
+        """A request of the client with an issuance limit (which needs its counter)."""
+        auth = dict(headers).get(b"authorization", b"")
+        return auth.startswith(b"Basic ") and base64.b64decode(auth[6:]).startswith(b"limited:")
+
     def log(self, request_id: str, method: str, path: str, status: int, client_id: str | None, remote: str | None, latency_ms: float) -> None:
         self.lines.append({"method": method, "path": path, "status": status, "client_id": client_id, "remote": remote})
 
-    def call(self, app: Any, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"", query: bytes = b"", method: str = "POST") -> dict[str, Any]:
-        scope = {
+    @staticmethod
+    def scope(path: str, headers: list[tuple[bytes, bytes]], query: bytes = b"", method: str = "POST") -> dict[str, Any]:
+        return {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": query, "headers": headers,
             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080), "state": {},
         }  # fmt: skip
+
+    def received(self, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"", query: bytes = b"") -> dict[str, Any] | None:
+        """What TokenRoutes.answer_received (the answer http/protocol.py writes without
+        an ASGI cycle) gives, or None when it leaves the request to the ASGI route."""
+        answer = self.app.answer_received(self.scope(path, headers, query), body)
+        if answer is None:
+            return None
+        fields, content = answer
+        return {"status": 200, "headers": [(name.decode(), value.decode()) for name, value in fields], "body": content}
+
+    def call(self, app: Any, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"", query: bytes = b"", method: str = "POST") -> dict[str, Any]:
+        scope = self.scope(path, headers, query, method)
         messages = [{"type": "http.request", "body": body, "more_body": False}]
         sent: list[dict[str, Any]] = []
 
@@ -135,6 +155,20 @@ def both(harness: Harness, path: str, headers: list[tuple[bytes, bytes]], body: 
     assert thin == reference
     assert thin_metrics == reference_metrics
     assert thin_log == reference_log and len(thin_log) == 1
+    # The same request, received whole, offered to the no-I/O path: a 200 for a warm
+    # client (the calls above warmed it) is answered there, identically; anything
+    # else is left to the ASGI route with nothing counted or logged.
+    harness.lines.clear()
+    before = counters()
+    received = harness.received(path, headers, body, query)
+    if raw["status"] == 200 and not harness.limited(headers):
+        assert received is not None, "a warm client's 200 was not answered without the ASGI cycle"
+        assert normalised(received) == reference
+        assert moved(before, counters()) == reference_metrics
+        assert harness.lines == reference_log
+    else:
+        assert received is None
+        assert moved(before, counters()) == {} and harness.lines == []
     return raw
 
 
@@ -231,6 +265,7 @@ def test_thin_route_answers_with_the_expected_fields(harness: Harness) -> None:
 
 def test_rate_limited_client_gets_429_with_retry_after_on_both(harness: Harness) -> None:
     auth = [basic("limited", harness.limited_secret), (b"content-length", b"0")]
+    assert harness.received(SEED, auth, query=b"scope=edit") is None  # its limit is consulted by the ASGI route
     for app in (harness.app, harness.reference):
         harness.node.issuance = type(harness.node.issuance)()  # a fresh per-minute window
         assert harness.call(app, SEED, auth, query=b"scope=edit")["status"] == 200
@@ -258,3 +293,16 @@ def test_an_unexpected_failure_is_a_clean_500_with_the_request_id(harness: Harne
     problem = json.loads(answer["body"])[0]
     assert problem["errorCode"] == "240113" and "oops-1" in problem["invalid-params"][0]
     assert b"boom" not in answer["body"]
+
+
+def test_the_no_io_path_leaves_cold_clients_blocks_and_stale_keys_to_the_asgi_route(harness: Harness) -> None:
+    auth = [basic("route", harness.secret), (b"content-length", b"0")]
+    assert harness.call(harness.app, SEED, auth, query=b"scope=edit")["status"] == 200
+    assert harness.received(SEED, auth, query=b"scope=edit") is not None
+    harness.node.client_cache.forget("route")  # a change announcement: the next answer needs the store
+    assert harness.received(SEED, auth, query=b"scope=edit") is None
+    assert harness.call(harness.app, SEED, auth, query=b"scope=edit")["status"] == 200
+    harness.node.key_cache.invalidate()  # the ring must be re-read first
+    assert harness.received(SEED, auth, query=b"scope=edit") is None
+    assert harness.call(harness.app, SEED, auth, query=b"scope=edit")["status"] == 200
+    assert harness.received(SEED, auth, query=b"scope=edit") is not None

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.support.processes import start_logged, stop_process, wait_until_healthy
 
 TOKENSMITH = [sys.executable, "-m", "tokensmith"]
 # Where every server log and every client secret the suite makes are listed, one JSON
@@ -97,29 +95,11 @@ class Tokensmith:
         if not self.port:
             self.port = free_port()
         record("logs", str(self.log_path))
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [*TOKENSMITH, "serve", *extra_args], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"tokensmith serve exited: {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError(f"tokensmith serve did not come up: {self.log_path.read_text()}")
+        self.process = start_logged([*TOKENSMITH, "serve", *extra_args], log_path=self.log_path, cwd=self.workdir, env=self.env)
+        wait_until_healthy(self.process, name="tokensmith serve", health_url=f"{self.url}/healthz", log_path=self.log_path)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def is_running(self) -> bool:

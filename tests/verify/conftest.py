@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
@@ -19,6 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from tests.support.clock import FakeClock
+from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.verify import TokenVerifier
 
 AUDIENCE = "https://api.example.test"
@@ -27,77 +26,25 @@ AUDIENCE = "https://api.example.test"
 # -- HTTP stub -----------------------------------------------------------------
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
 Handler = Callable[[Recorded], tuple[int, Any]]
 
 
-class StubServer:
+class StubServer(StubHTTPServer):
     """A real HTTP server on 127.0.0.1:<free port>, answering JSON from a route table."""
 
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
-        self.requests: list[Recorded] = []
-        self._lock = threading.Lock()
-        stub = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                record = Recorded(
-                    method=self.command,
-                    path=parts.path,
-                    query=parse_qs(parts.query),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length) if length else b"",
-                )
-                with stub._lock:
-                    stub.requests.append(record)
-                    route = stub.routes.get((self.command, parts.path))
-                status, payload = route(record) if route else (404, {"error": "not_found"})
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = _handle
-            do_POST = _handle
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self._thread.start()
-        self._stopped = False
+        super().__init__()
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         with self._lock:
             self.routes[(method, path)] = handler
 
-    def count(self, path: str | None = None) -> int:
+    def respond(self, request: Recorded) -> Response:
         with self._lock:
-            return sum(1 for r in self.requests if path is None or r.path == path)
-
-    def stop(self) -> None:
-        """Shut down and free the port: afterwards connections are refused."""
-        if not self._stopped:
-            self._stopped = True
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join()
+            route = self.routes.get((request.method, request.path))
+        status, payload = route(request) if route else (404, {"error": "not_found"})
+        return status, payload, {}
 
 
 @pytest.fixture
@@ -277,19 +224,6 @@ def issuer(stub_server: Callable[[], StubServer], rsa_private: rsa.RSAPrivateKey
     )
     server.route("GET", "/.well-known/jwks.json", lambda _r: (200, {"keys": list(issuer.published)}))
     return issuer
-
-
-class FakeClock:
-    """A controllable clock; call it like time.monotonic / time.time."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

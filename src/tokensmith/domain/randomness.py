@@ -5,11 +5,12 @@ one, so no two identifiers ever share bytes."""
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 import threading
 
 BLOCK_BYTES = 4096
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class _Pool(threading.local):
@@ -43,7 +44,7 @@ def random_bytes(count: int) -> bytes:
 
 def token_urlsafe(count: int) -> str:
     """As secrets.token_urlsafe(count): base64url of `count` random bytes, unpadded."""
-    return base64.urlsafe_b64encode(random_bytes(count)).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(random_bytes(count), newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def token_hex(count: int) -> str:

@@ -22,7 +22,7 @@ from tokensmith.http import discovery, explorer, health, introspection, oauth_to
 from tokensmith.http import metrics as metrics_http
 from tokensmith.http.errors import allow_value, render_error
 from tokensmith.http.routing import exact
-from tokensmith.http.request_context import RequestContext
+from tokensmith.http.request_context import RequestContext, internal_error
 from tokensmith.http.token_route import TokenRoutes
 from tokensmith.http.source_address import SourceAddresses
 from tokensmith.logs import configure_logging
@@ -60,6 +60,12 @@ def create_app(node: Node) -> TokenRoutes:
         if "Allow" in headers:
             headers["Allow"] = allow_value(headers["Allow"])
         return render_error(TokensmithError(problem), request.scope["path"], source, headers)
+
+    async def on_internal_error(request: Request, exc: Exception) -> Response:
+        # Starlette's ServerErrorMiddleware answers with this (not its plain-text 500)
+        # and re-raises: RequestContext then logs the traceback once, under the same id.
+        request.state.problem = Problem.INTERNAL_ERROR.name.lower()
+        return internal_error(request.state.request_id, request.scope["path"], source)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -107,7 +113,8 @@ def create_app(node: Node) -> TokenRoutes:
     app = Starlette(
         routes=[exact(route) for route in routes],
         lifespan=lifespan,
-        exception_handlers={TokensmithError: on_refusal, HTTPException: on_http_exception, **store_outages},  # type: ignore[dict-item]
+        # Starlette gives the handler for Exception to its ServerErrorMiddleware, not to the others.
+        exception_handlers={TokensmithError: on_refusal, HTTPException: on_http_exception, **store_outages, Exception: on_internal_error},  # type: ignore[dict-item]
     )
     # A redirect to `path/` would send the client's credentials a second time, to a
     # URL built from the Host header: an unknown path is a 404 instead.
@@ -115,7 +122,7 @@ def create_app(node: Node) -> TokenRoutes:
     app.state.node = node
     # Built once, from the routes really mounted: one without a description stops start-up.
     app.state.openapi = openapi.render(node.settings, openapi.mounted(app.routes))
-    app.state.explorer_assets = explorer.load_assets()
+    app.state.explorer_assets = explorer.Assets()  # read on first use
     app.state.source_addresses = SourceAddresses(node.settings.trusted_proxies)
     measured = metrics_http.MetricsMiddleware(
         app, routes=routes, token_endpoints=(seed_token.PATH, oauth_token.PATH)

@@ -17,6 +17,7 @@ from tokensmith import metrics
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH, Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import ClientCredentials, authenticate
+from tokensmith.domain.secrets import SecretKind
 from tokensmith.domain.throttling import ThrottleKey, retry_after
 from tokensmith.http.client_auth import client_credentials
 from tokensmith.http.source_address import SourceAddresses
@@ -71,5 +72,32 @@ async def authenticate_credentials(
         if guard.enabled:
             await guard.record_failure(keys or guard.keys_for(source(), client_id))
         raise
+    state["authenticated_client_id"] = client.client_id
+    return client
+
+
+def authenticate_cached(node: Node, credentials: ClientCredentials, state: dict[str, Any]) -> Client | None:
+    """authenticate_credentials when it needs no I/O and refuses nothing: the client,
+    if its entry (or the entry saying the id is unknown) is cached and fresh, this
+    process holds no brute-force block, and the credentials are right. None whenever
+    the async path must decide (a store lookup, a block, an imported secret's argon2
+    check, a failure to count and refuse), which then does all the work again.
+
+    A wrong secret for a known id and any secret for an unknown id both cost one
+    keyed-hash check here before the async path, so they stay alike in time. The
+    cache hit is counted by the caller, once the request is answered."""
+    guard = node.bruteforce
+    if (guard.enabled and guard.holds_blocks()) or not credentials.is_plausible():
+        return None
+    cached, client = node.client_cache.fresh(credentials.client_id)
+    if not cached:
+        return None
+    if client is not None and any(secret.kind is SecretKind.IMPORTED for secret in client.secrets):
+        return None
+    try:
+        client = authenticate(client, credentials, node.checker, int(time.time()))
+    except TokensmithError:
+        return None
+    state["client_id"] = credentials.client_id[:MAX_CLIENT_ID_LENGTH]
     state["authenticated_client_id"] = client.client_id
     return client

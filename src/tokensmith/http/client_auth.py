@@ -31,7 +31,11 @@ def basic_token(authorization: str) -> str | None:
 
 def parse_basic(value: str) -> ClientCredentials:
     """The credentials in a `Basic …` header value."""
-    encoded = basic_token(value) or ""
+    return parse_basic_token(basic_token(value) or "")
+
+
+def parse_basic_token(encoded: str) -> ClientCredentials:
+    """The credentials in the token68 of a Basic header."""
     if not encoded:
         raise malformed("The Basic credentials are empty")
     if len(encoded) > MAX_AUTHORIZATION_LENGTH:
@@ -44,6 +48,8 @@ def parse_basic(value: str) -> ClientCredentials:
     client_id, colon, secret = decoded.partition(":")
     if not colon:
         raise malformed("The Basic credentials have no colon")
+    if "%" not in decoded and "+" not in decoded:
+        return ClientCredentials(client_id, secret)  # nothing to decode (a generated tks_ secret)
     try:
         return ClientCredentials(unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict"))
     except UnicodeDecodeError:
@@ -53,8 +59,9 @@ def parse_basic(value: str) -> ClientCredentials:
 def client_credentials(authorization: str | None, form: Mapping[str, str]) -> ClientCredentials | None:
     """The credentials the client presented, or None when it presented none (which
     the caller answers with invalid_client)."""
-    if authorization is not None and basic_token(authorization) is not None:
-        credentials = parse_basic(authorization)
+    token = basic_token(authorization) if authorization is not None else None
+    if token is not None:
+        credentials = parse_basic_token(token)
         if "client_secret" in form:
             raise malformed("Use one client authentication method, not two")
         if form.get("client_id", credentials.client_id) != credentials.client_id:

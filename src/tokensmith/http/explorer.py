@@ -7,7 +7,8 @@ Swagger UI's online validator badge is switched off, and the Content-Security-Po
 forbids any other origin.
 
 Only the named files are served (no directory listing, no path to traverse); each
-is read once, when the app is made.
+is read once, on its first request: a worker that never serves /docs never holds
+the 1.2 MB bundle.
 """
 
 from __future__ import annotations
@@ -107,13 +108,30 @@ class Asset:
     media_type: str
 
 
-def load_assets() -> dict[str, Asset]:
+def read_asset(name: str) -> Asset:
+    if name == START_SCRIPT_NAME:
+        return Asset(START_SCRIPT.encode(), "text/javascript; charset=utf-8")
     from swagger_ui_bundle import swagger_ui_path
 
-    directory = Path(str(swagger_ui_path))
-    assets = {name: Asset((directory / name).read_bytes(), media_type) for name, media_type in BUNDLED_FILES.items()}
-    assets[START_SCRIPT_NAME] = Asset(START_SCRIPT.encode(), "text/javascript; charset=utf-8")
-    return assets
+    return Asset((Path(str(swagger_ui_path)) / name).read_bytes(), BUNDLED_FILES[name])
+
+
+def load_assets() -> dict[str, Asset]:
+    return {name: read_asset(name) for name in ASSET_NAMES}
+
+
+class Assets:
+    """The named files, each read on its first request and kept (one per app)."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, Asset] = {}
+
+    def get(self, name: str) -> Asset | None:
+        found = self.loaded.get(name)
+        if found is None and name in ASSET_NAMES:
+            # Read without awaiting: concurrent first requests cannot read it twice.
+            found = self.loaded[name] = read_asset(name)
+        return found
 
 
 async def page(request: Request) -> Response:
@@ -121,7 +139,7 @@ async def page(request: Request) -> Response:
 
 
 async def asset(request: Request) -> Response:
-    assets: dict[str, Asset] = request.app.state.explorer_assets
+    assets: Assets = request.app.state.explorer_assets
     found = assets.get(request.path_params["name"])
     if found is None:
         raise TokensmithError(Problem.NOT_FOUND)

@@ -16,7 +16,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import choose_audience, grant_scopes
 from tokensmith.domain.throttling import retry_after
 from tokensmith.domain.tokens import IssuedToken, issue_token
-from tokensmith.http.authentication import authenticate_credentials, source_address
+from tokensmith.http.authentication import authenticate_cached, authenticate_credentials, source_address
 from tokensmith.http.client_auth import client_credentials
 from tokensmith.http.parsing import malformed
 from tokensmith.node import Node
@@ -72,6 +72,38 @@ async def issue(
             token = issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now)
             reuse.keep(client, granted, target, signer.kid, token)
         return token, now
+    return issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now), now
+
+
+def issue_now(
+    node: Node,
+    authorization: str | None,
+    form: Mapping[str, str],
+    scopes: tuple[str, ...] | None,
+    audience: str | None,
+    *,
+    scope_refusal: Problem,
+    state: dict[str, Any],
+) -> tuple[IssuedToken, int] | None:
+    """`issue` for a request that needs no I/O: a client whose cache entry is fresh
+    (http/authentication.py authenticate_cached), no issuance limit or token reuse to
+    consult, a fresh key ring. None when the async `issue` must answer; a refusal
+    raises TokensmithError as there, and the caller answers it through `issue` too."""
+    credentials = client_credentials(authorization, form)
+    if credentials is None:
+        return None
+    client = authenticate_cached(node, credentials, state)
+    if client is None or client.rate_limit is not None or (client.reuse_tokens and node.reuse is not None):
+        return None
+    key_cache = node.key_cache
+    signer = key_cache.signer
+    if signer is None or not key_cache.is_fresh():
+        return None
+    now = int(time.time())
+    granted = grant_scopes(client, scopes, refusal=scope_refusal)
+    target = choose_audience(client, audience, node.settings.audience)
+    node.client_cache.count_hit()
+    key_cache.count_hit()
     return issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now), now
 
 

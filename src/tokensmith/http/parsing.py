@@ -3,18 +3,18 @@ parameters that may each appear once (RFC 6749 §3.1), UTF-8 only."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from contextlib import nullcontext
+from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-import anyio
 from starlette.requests import ClientDisconnect, Request
 
 from tokensmith.domain.errors import Problem, TokensmithError
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_PARAMETERS = 32
-SINGLETON_FIELDS = ("Authorization", "Content-Type")
 # RFC 9110 §8.6: Content-Length = 1*DIGIT, ASCII digits only (str.isdigit() would
 # also pass "²", which int() then refuses).
 _CONTENT_LENGTH = re.compile(r"[0-9]+")
@@ -26,9 +26,27 @@ def malformed(detail: str) -> TokensmithError:
     return TokensmithError(Problem.MALFORMED_REQUEST, detail)
 
 
+def split_parameters(text: str) -> list[tuple[str, str]]:
+    """`parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=32)`.
+
+    Text with nothing to decode (no `%`, no `+`: a typical `scope=read` or client
+    credentials form) is split directly, as parse_qsl would split it, without its
+    per-pair unquoting; anything else goes to parse_qsl itself."""
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMETERS)
+    if text.count("&") >= MAX_PARAMETERS:
+        raise ValueError("Max number of fields exceeded")  # as parse_qsl words it
+    pairs = []
+    for field in text.split("&"):
+        if field:  # parse_qsl skips empty fields (`a=1&&b=2`)
+            name, _, value = field.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
 def parse_parameters(text: str, where: str) -> dict[str, str]:
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMETERS)
+        pairs = split_parameters(text)
     except UnicodeDecodeError:
         raise malformed(f"The {where} is not valid UTF-8") from None
     except ValueError:
@@ -42,7 +60,10 @@ def parse_parameters(text: str, where: str) -> dict[str, str]:
 
 
 def query_parameters(request: Request) -> dict[str, str]:
-    raw: bytes = request.scope.get("query_string", b"")
+    return query_string_parameters(request.scope.get("query_string", b""))
+
+
+def query_string_parameters(raw: bytes) -> dict[str, str]:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -50,18 +71,57 @@ def query_parameters(request: Request) -> dict[str, str]:
     return parse_parameters(text, "query string")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not _CONTENT_LENGTH.fullmatch(declared):
-            raise malformed("Content-Length is not a number")
-        # Compare lengths first: int() refuses strings of more than 4,300 digits.
-        digits = declared.lstrip("0") or "0"
-        if len(digits) > len(str(limit)) or int(digits) > limit:
-            raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
-        empty = digits == "0"
-    else:
-        empty = "transfer-encoding" not in request.headers  # RFC 9112 §6.3: no body
+@dataclass(frozen=True, slots=True)
+class BodyHead:
+    """What the header fields say about a request's body, read in one pass."""
+
+    content_length: bytes | None  # the first Content-Length, as sent
+    chunked: bool  # a Transfer-Encoding was sent
+    content_type: str  # the first Content-Type, or ""
+    repeated: str | None  # the first singleton field sent more than once
+
+
+def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
+    """From an ASGI scope's `headers` (names in lower case)."""
+    content_length: bytes | None = None
+    content_type: bytes | None = None
+    chunked = False
+    authorizations = content_types = 0
+    for name, value in headers:
+        if name == b"authorization":
+            authorizations += 1
+        elif name == b"content-type":
+            content_types += 1
+            if content_type is None:
+                content_type = value
+        elif name == b"content-length":
+            if content_length is None:
+                content_length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    # RFC 9110 §5.3: these are singleton fields. Two of them are read differently by
+    # different parsers (the first here, the last in some proxies): refuse, never pick.
+    repeated = "Authorization" if authorizations > 1 else "Content-Type" if content_types > 1 else None
+    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated)
+
+
+def announces_body(head: BodyHead, limit: int) -> bool:
+    """Whether the request says a body follows; refuses a declared length over `limit`."""
+    if head.content_length is None:
+        return head.chunked  # RFC 9112 §6.3: neither field, no body
+    declared = head.content_length.decode("latin-1")
+    if not _CONTENT_LENGTH.fullmatch(declared):
+        raise malformed("Content-Length is not a number")
+    # Compare lengths first: int() refuses strings of more than 4,300 digits.
+    digits = declared.lstrip("0") or "0"
+    if len(digits) > len(str(limit)) or int(digits) > limit:
+        raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
+    return digits != "0"
+
+
+async def read_body(request: Request, limit: int, head: BodyHead | None = None) -> bytes:
+    if not announces_body(head or body_head(request.scope["headers"]), limit):
+        return b""  # nothing to wait for
     # A client that announces a body and then sends it slowly, or not at all, would
     # hold this request and its connection for ever: the whole body must arrive within
     # the read timeout, else 408 (RFC 9110 §15.5.9) and the connection is closed.
@@ -69,7 +129,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        with nullcontext() if empty else anyio.fail_after(timeout):
+        async with asyncio.timeout(timeout):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
@@ -91,8 +151,7 @@ def _body_read_timeout(request: Request) -> float:
     return node.settings.body_read_timeout_seconds if node is not None else DEFAULT_BODY_READ_TIMEOUT_SECONDS
 
 
-def is_form(request: Request) -> bool:
-    content_type = request.headers.get("content-type", "")
+def is_form_media_type(content_type: str) -> bool:
     media_type, _, params = content_type.partition(";")
     if media_type.strip().lower() != FORM_MEDIA_TYPE:
         return False
@@ -106,15 +165,32 @@ def is_form(request: Request) -> bool:
 async def form_body(request: Request, limit: int, *, required: bool) -> dict[str, str]:
     """The form parameters of the body. An empty body is no parameters unless one is
     required; any other media type is refused."""
-    # RFC 9110 §5.3: these are singleton fields. Two of them are read differently by
-    # different parsers (the first here, the last in some proxies): refuse, never pick.
-    for name in SINGLETON_FIELDS:
-        if len(request.headers.getlist(name)) > 1:
-            raise malformed(f"The {name} header is given more than once")
-    body = await read_body(request, limit)
+    head = checked_head(request.scope["headers"])
+    return form_parameters(head, await read_body(request, limit, head), required=required)
+
+
+def received_form_body(headers: Iterable[tuple[bytes, bytes]], body: bytes, limit: int, *, required: bool) -> dict[str, str]:
+    """form_body for a request whose whole body has already been received (the server
+    read it in the same read as the request head: http/protocol.py)."""
+    head = checked_head(headers)
+    if not announces_body(head, limit):
+        body = b""
+    elif len(body) > limit:
+        raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
+    return form_parameters(head, body, required=required)
+
+
+def checked_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
+    head = body_head(headers)
+    if head.repeated is not None:
+        raise malformed(f"The {head.repeated} header is given more than once")
+    return head
+
+
+def form_parameters(head: BodyHead, body: bytes, *, required: bool) -> dict[str, str]:
     if not body and not required:
         return {}
-    if not is_form(request):
+    if not is_form_media_type(head.content_type):
         raise TokensmithError(Problem.UNSUPPORTED_MEDIA_TYPE, f"The body must be {FORM_MEDIA_TYPE}")
     try:
         text = body.decode("utf-8")

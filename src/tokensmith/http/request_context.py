@@ -9,6 +9,7 @@ import re
 import time
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokensmith.domain.errors import Problem, TokensmithError
@@ -25,6 +26,12 @@ error_log = logging.getLogger("tokensmith.error")
 
 def new_request_id() -> str:
     return token_hex(8)
+
+
+def internal_error(request_id: str, path: str, source: str) -> Response:
+    """240113 in the path's format: the request id, nothing about the failure."""
+    error = TokensmithError(Problem.INTERNAL_ERROR, f"Internal error; request id {request_id}")
+    return render_error(error, path, source)
 
 
 class RequestContext:
@@ -57,10 +64,10 @@ class RequestContext:
         except Exception:
             # The traceback goes to the log under the request id; the caller sees the id only.
             error_log.exception("unhandled error", extra={"request_id": request_id})
+            # A Starlette route's failure was answered already, by the app's handler
+            # (http/app.py): Starlette's ServerErrorMiddleware re-raises it to us.
             if not response_started:
-                error = TokensmithError(Problem.INTERNAL_ERROR, f"Internal error; request id {request_id}")
-                response = render_error(error, scope["path"], self.source)
-                await response(scope, receive, send_with_id)
+                await internal_error(request_id, scope["path"], self.source)(scope, receive, send_with_id)
         finally:
             if self.log_requests:
                 self._log(scope, status, request_id, started)

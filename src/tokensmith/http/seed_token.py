@@ -16,13 +16,15 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
+from tokensmith.domain.tokens import IssuedToken
 from tokensmith.http.authentication import source_address
 from tokensmith.http.errors import NO_STORE
-from tokensmith.http.issuing import issue, requested_audience
-from tokensmith.http.parsing import form_body, malformed, query_parameters
+from tokensmith.http.issuing import issue, issue_now, requested_audience
+from tokensmith.http.parsing import form_body, malformed, query_parameters, query_string_parameters, received_form_body
 from tokensmith.node import Node
 
 PATH = "/v1/api/oauth/token"
@@ -47,6 +49,27 @@ async def token_body(
     query = query_parameters(request)
     # The body should be empty; a standard client's form is tolerated.
     form = await form_body(request, node.settings.max_body_bytes, required=False)
+    scopes, audience = requested(node, query, form)
+    token, _ = await issue(
+        node, authorization, form, scopes, audience,
+        scope_refusal=Problem.INVALID_CLIENT, endpoint=PATH, state=state, source=source,
+    )  # fmt: skip
+    return answer(token)
+
+
+def received_token_body(node: Node, scope: Scope, body: bytes, authorization: str | None, state: dict[str, Any]) -> bytes | None:
+    """token_body for a request received whole, when answering it needs no I/O
+    (http/issuing.py issue_now); None when token_body must answer. A refusal raises
+    TokensmithError, which the caller also leaves to token_body."""
+    query = query_string_parameters(scope.get("query_string", b""))
+    form = received_form_body(scope["headers"], body, node.settings.max_body_bytes, required=False)
+    scopes, audience = requested(node, query, form)
+    issued = issue_now(node, authorization, form, scopes, audience, scope_refusal=Problem.INVALID_CLIENT, state=state)
+    return answer(issued[0]) if issued is not None else None
+
+
+def requested(node: Node, query: dict[str, str], form: dict[str, str]) -> tuple[tuple[str, ...], str | None]:
+    """The scopes and the audience the request asks for."""
     grant_type = form.get("grant_type")
     if grant_type is not None and grant_type != "client_credentials":
         raise TokensmithError(Problem.UNSUPPORTED_GRANT_TYPE)
@@ -56,13 +79,11 @@ async def token_body(
     scopes = parse_scope(scope, max_length=node.settings.seed_max_scope_length)
     if "resource" in query or "audience" in query or "resource" in form or "audience" in form:
         targets = {name: value for name in TARGET_PARAMETERS if (value := one_value(name, query, form)) is not None}
-        audience = requested_audience(targets)
-    else:
-        audience = None
-    token, _ = await issue(
-        node, authorization, form, scopes, audience,
-        scope_refusal=Problem.INVALID_CLIENT, endpoint=PATH, state=state, source=source,
-    )  # fmt: skip
+        return scopes, requested_audience(targets)
+    return scopes, None
+
+
+def answer(token: IssuedToken) -> bytes:
     return orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"})
 
 

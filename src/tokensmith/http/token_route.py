@@ -29,7 +29,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.http import oauth_token, seed_token
 from tokensmith.http.errors import allow_value, render_error
 from tokensmith.http.metrics import record_request
-from tokensmith.http.request_context import SAFE_REQUEST_ID_BYTES, new_request_id
+from tokensmith.http.request_context import SAFE_REQUEST_ID_BYTES, internal_error, new_request_id
 from tokensmith.logs import log_access
 from tokensmith.node import Node
 from tokensmith.store.availability import StoreUnavailable
@@ -37,6 +37,7 @@ from tokensmith.store.availability import StoreUnavailable
 error_log = logging.getLogger("tokensmith.error")
 
 Handler = Callable[..., Awaitable[bytes]]
+ReceivedHandler = Callable[[Node, Scope, bytes, "str | None", dict[str, Any]], "bytes | None"]
 
 # The same classes app.py maps to 503 for the Starlette routes.
 STORE_OUTAGES = (StoreUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError)
@@ -62,6 +63,11 @@ class TokenRoutes:
             seed_token.PATH: seed_token.token_body,
             oauth_token.PATH: oauth_token.token_body,
         }
+        self._received_handlers: dict[str, ReceivedHandler] = {
+            seed_token.PATH: seed_token.received_token_body,
+            oauth_token.PATH: oauth_token.received_token_body,
+        }
+        self.paths = frozenset(self._handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Exact paths only (http/routing.py): `/oauth2/token\n` is not this route.
@@ -72,25 +78,42 @@ class TokenRoutes:
                 return
         await self.app(scope, receive, send)
 
+    def answer_received(self, scope: Scope, body: bytes) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """The 200 answer (header fields, body) to a POST to a token endpoint whose
+        request, body included, has all been received, when answering it needs no I/O
+        (a warm client, no limit to consult: http/issuing.py issue_now). None when the
+        ASGI route must answer it (a store lookup, any refusal): nothing has then been
+        logged, counted or kept. http/protocol.py calls this before starting the ASGI
+        cycle, saving the task and the ASGI messages on the service's hot path."""
+        handler = self._received_handlers.get(scope["path"])
+        if handler is None:
+            return None
+        started = time.perf_counter()
+        authorization, request_id = _request_fields(scope)
+        attempt: dict[str, Any] = {}
+        try:
+            answer = handler(self._node, scope, body, authorization.decode("latin-1") if authorization is not None else None, attempt)
+        except TokensmithError:
+            return None  # refused: the ASGI route answers it, counts it and logs it
+        except Exception:
+            # A fault of this path: the ASGI route answers the request; the fault is
+            # logged so that it does not stay hidden behind the fallback.
+            error_log.exception("answering a received token request failed; left to the ASGI route")
+            return None
+        if answer is None:
+            return None
+        state = _request_state(scope, request_id)
+        state.update(attempt)
+        headers = [*_OK_HEAD, (b"content-length", b"%d" % len(answer)), _JSON, (b"x-request-id", request_id.encode("ascii"))]
+        self._finish(scope, 200, started, request_id, state)
+        return headers, answer
+
     async def _serve(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         path: str = scope["path"]
-        authorization: bytes | None = None
-        given_id: bytes | None = None
-        for name, value in scope["headers"]:
-            # The first of each, as Starlette's Headers.get and RequestContext read them
-            # (a repeated Authorization is refused by http/parsing.py form_body).
-            if name == b"authorization":
-                if authorization is None:
-                    authorization = value
-            elif name == b"x-request-id" and given_id is None:
-                given_id = value if SAFE_REQUEST_ID_BYTES.fullmatch(value) else b""
-        request_id = given_id.decode("ascii") if given_id else new_request_id()
+        authorization, request_id = _request_fields(scope)
         request_id_header = (b"x-request-id", request_id.encode("ascii"))
-        state: dict[str, Any] | None = scope.get("state")
-        if state is None:
-            state = scope["state"] = {}
-        state["request_id"] = request_id
+        state = _request_state(scope, request_id)
         scope["app"] = self._starlette  # as Starlette sets it: Request.app, the body's read timeout
         node = self._node
         request = Request(scope, receive)
@@ -141,22 +164,50 @@ class TokenRoutes:
             # The traceback goes to the log under the request id; the caller sees the id only.
             error_log.exception("unhandled error", extra={"request_id": request_id})
             if not response_started:
-                error = TokensmithError(Problem.INTERNAL_ERROR, f"Internal error; request id {request_id}")
-                failure = render_error(error, path, self._source)
+                failure = internal_error(request_id, path, self._source)
                 status = failure.status_code
                 response_started = True
                 await send({"type": "http.response.start", "status": status, "headers": [*failure.raw_headers, request_id_header]})
                 await send({"type": "http.response.body", "body": failure.body})
         finally:
-            record_request(scope, path, "POST", status, time.perf_counter() - started, True)
-            if self._log_requests:
-                client = scope.get("client")
-                log_access(
-                    request_id,
-                    "POST",
-                    path,
-                    status,
-                    state.get("client_id"),
-                    client[0] if client else None,
-                    round((time.perf_counter() - started) * 1000, 3),
-                )
+            self._finish(scope, status, started, request_id, state)
+
+    def _finish(self, scope: Scope, status: int, started: float, request_id: str, state: dict[str, Any]) -> None:
+        """The latency, the counts and the access-log line of one answered request."""
+        path: str = scope["path"]
+        record_request(scope, path, "POST", status, time.perf_counter() - started, True)
+        if self._log_requests:
+            client = scope.get("client")
+            log_access(
+                request_id,
+                "POST",
+                path,
+                status,
+                state.get("client_id"),
+                client[0] if client else None,
+                round((time.perf_counter() - started) * 1000, 3),
+            )
+
+
+def _request_fields(scope: Scope) -> tuple[bytes | None, str]:
+    """The Authorization header field and the request id (the caller's X-Request-Id
+    when it is a safe one, else a new one)."""
+    authorization: bytes | None = None
+    given_id: bytes | None = None
+    for name, value in scope["headers"]:
+        # The first of each, as Starlette's Headers.get and RequestContext read them
+        # (a repeated Authorization is refused by http/parsing.py form_body).
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value
+        elif name == b"x-request-id" and given_id is None:
+            given_id = value if SAFE_REQUEST_ID_BYTES.fullmatch(value) else b""
+    return authorization, given_id.decode("ascii") if given_id else new_request_id()
+
+
+def _request_state(scope: Scope, request_id: str) -> dict[str, Any]:
+    state: dict[str, Any] | None = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    state["request_id"] = request_id
+    return state

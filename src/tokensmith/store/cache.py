@@ -5,9 +5,11 @@ within that time."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 
 import orjson
 
@@ -53,6 +55,9 @@ class ClientCache:
         self._generation = 0
         # Unknown ids are cached too (as None), so guessing ids cannot load the store.
         self._entries: OrderedDict[str, tuple[float, Client | None]] = OrderedDict()
+        # One store lookup per id at a time: when an entry expires under load, the
+        # requests for it wait for the same lookup instead of each going to the store.
+        self._lookups: dict[str, asyncio.Task[Client | None]] = {}
 
     async def get(self, client_id: str) -> Client | None:
         now = self._clock()
@@ -60,15 +65,43 @@ class ClientCache:
         if entry is not None and now - entry[0] < self._ttl:
             _CLIENT_HIT()
             return entry[1]
-        generation = self._generation
+        lookup = self._lookups.get(client_id)
+        if lookup is None or lookup.done():
+            lookup = self._start_lookup(client_id, now)
         try:
-            client = await self._gate.call("client lookup", self._repository.get, client_id)
+            # Shielded: a caller that is cancelled (its client went away) leaves the
+            # lookup running for the others, and cancels nobody but itself.
+            client = await asyncio.shield(lookup)
         except StoreUnavailable:
             if entry is not None and now - entry[0] < self._ttl + self._max_stale:
                 _CLIENT_STALE.inc()
                 return entry[1]
             raise
         _CLIENT_MISS.inc()
+        return client
+
+    def fresh(self, client_id: str) -> tuple[bool, Client | None]:
+        """(True, the entry) when `client_id` is cached and fresh, else (False, None):
+        what `get` would answer without a store call. Counts nothing (count_hit does,
+        once the caller has used the entry)."""
+        entry = self._entries.get(client_id)
+        if entry is not None and self._clock() - entry[0] < self._ttl:
+            return True, entry[1]
+        return False, None
+
+    @staticmethod
+    def count_hit() -> None:
+        _CLIENT_HIT()
+
+    def _start_lookup(self, client_id: str, now: float) -> asyncio.Task[Client | None]:
+        lookup = asyncio.create_task(self._lookup(client_id, now), name="client lookup")
+        self._lookups[client_id] = lookup
+        lookup.add_done_callback(partial(self._lookup_done, client_id))
+        return lookup
+
+    async def _lookup(self, client_id: str, now: float) -> Client | None:
+        generation = self._generation
+        client = await self._gate.call("client lookup", self._repository.get, client_id)
         if generation != self._generation:
             return client  # changed while we read: answer, but do not keep it
         self._entries[client_id] = (now, client)
@@ -77,14 +110,25 @@ class ClientCache:
             self._entries.popitem(last=False)
         return client
 
+    def _lookup_done(self, client_id: str, lookup: asyncio.Task[Client | None]) -> None:
+        # Only this lookup: forget/clear may have started a newer one for the same id.
+        if self._lookups.get(client_id) is lookup:
+            del self._lookups[client_id]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved, even when every caller was cancelled first
+
     def forget(self, client_id: str) -> None:
         self._generation += 1
         self._entries.pop(client_id, None)
+        # A lookup already in flight may have read the row before the change: later
+        # callers start their own (it still answers the callers waiting on it).
+        self._lookups.pop(client_id, None)
 
     def clear(self) -> None:
         """Drop everything (after missing change announcements, say)."""
         self._generation += 1
         self._entries.clear()
+        self._lookups.clear()
 
 
 class KeyRingCache:
@@ -127,6 +171,12 @@ class KeyRingCache:
             # after they retire); try the store again after a pause, not per request.
             _KEYS_STALE.inc()
             self._loaded_at = self._clock() - self._ttl + max(1.0, self._gate.retry_seconds)
+
+    @staticmethod
+    def count_hit() -> None:
+        """refresh_if_stale's count when the ring was fresh (for a caller that checked
+        is_fresh itself)."""
+        _KEYS_HIT()
 
     def invalidate(self) -> None:
         """The next use re-reads the ring (another process rotated it)."""
