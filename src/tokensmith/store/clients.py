@@ -75,6 +75,29 @@ _CLIENT_WITH_SECRETS = sa.select(
 ).select_from(clients.outerjoin(client_secrets, client_secrets.c.client_id == clients.c.client_id))
 
 
+# When the id does not exist the lookup returns this row instead, marked as a decoy:
+# a client of the usual shape with one secret. Reading and decoding it costs the store
+# what a real client costs, so a store lookup takes as long for an unknown id as for a
+# known one (bench/timing.py, comparison 2: without it a known id took tens of
+# microseconds longer, enough to tell which ids exist).
+_DECOY_CLIENT: dict[str, Any] = {
+    "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
+    "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
+}  # fmt: skip
+_DECOY_SECRET: dict[str, Any] = {
+    "secret_id": "sec_000000000000", "kind": SecretKind.GENERATED.value, "digest": "0" * 64,
+    "secret_created_at": 0, "expires_at": None,
+}  # fmt: skip
+_ID = sa.bindparam("client_id", type_=clients.c.client_id.type)
+_DECOY = sa.select(
+    *(_ID.label("client_id") if column.name == "client_id" else sa.literal(_DECOY_CLIENT[column.name], column.type).label(column.name)
+      for column in clients.columns),
+    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-5:])),
+    sa.true().label("decoy"),
+).where(~sa.exists().where(clients.c.client_id == _ID))  # fmt: skip
+_LOOKUP = sa.union_all(_CLIENT_WITH_SECRETS.add_columns(sa.false().label("decoy")).where(clients.c.client_id == _ID), _DECOY)
+
+
 class ClientAlreadyExists(Exception):
     pass
 
@@ -87,8 +110,9 @@ class ClientRepository:
         # One query, the client and its secrets joined, whether or not the client exists:
         # a second query for a known id only would make it measurably slower to refuse
         # than an unknown one (bench/timing.py), and costs a round trip on every miss.
+        # An unknown id gets the decoy row, decoded like any other and then dropped.
         with self._engine.connect() as connection:
-            rows = connection.execute(_CLIENT_WITH_SECRETS.where(clients.c.client_id == client_id)).all()
+            rows = connection.execute(_LOOKUP, {"client_id": client_id}).all()
         if not rows:
             return None
         secrets = [
@@ -96,7 +120,8 @@ class ClientRepository:
             for row in rows
             if row.secret_id is not None
         ]
-        return _to_client(rows[0], secrets)
+        client = _to_client(rows[0], secrets)
+        return None if rows[0].decoy else client
 
     def list(self) -> list[Client]:
         with self._engine.connect() as connection:
