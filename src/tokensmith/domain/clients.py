@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
-from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.secrets import SecretKind, StoredSecret
 
 MAX_CLIENT_ID_LENGTH = 128
 # RFC 6749 Appendix A.1: client_id is VSCHAR; we leave out space and keep it printable.
@@ -61,6 +61,11 @@ class Client:
     # Hand back the client's last token for the same scopes and audience while it has
     # most of its lifetime left, instead of signing a new one (store/reuse.py).
     reuse_tokens: bool = False
+    has_imported_secret: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Read on the token path (http/authentication.py): worked out once per client.
+        object.__setattr__(self, "has_imported_secret", any(secret.kind is SecretKind.IMPORTED for secret in self.secrets))
 
     @property
     def default_audience(self) -> str | None:

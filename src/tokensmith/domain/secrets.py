@@ -61,7 +61,9 @@ class SecretChecker:
         # A successful argon2 check is remembered by the presented secret's keyed hash,
         # so an imported secret costs one argon2 run per process, not one per request.
         self._argon2_passed: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._dummy = self._keyed_hash("tokensmith-dummy-secret")
+        # A live generated secret no one can present: an unknown client id is checked
+        # against it through `matches`, the same steps as a wrong secret of a real client.
+        self._dummy = (StoredSecret("sec_dummy", SecretKind.GENERATED, self._keyed_hash("tokensmith-dummy-secret"), 0),)
 
     def _keyed_hash(self, presented: str) -> str:
         mac = self._keyed.copy()
@@ -90,7 +92,7 @@ class SecretChecker:
     def dummy_check(self, presented: str) -> None:
         """Spend the same time as a wrong secret does, for an unknown client id, so that
         response time does not tell which client ids exist."""
-        hmac.compare_digest(self._keyed_hash(presented), self._dummy)
+        self.matches(presented, self._dummy, 0)
 
     def _matches_imported(self, secret: StoredSecret, presented: str, digest: str) -> bool:
         memo = (secret.secret_id, digest)

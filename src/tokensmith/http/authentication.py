@@ -17,7 +17,6 @@ from tokensmith import metrics
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH, Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import ClientCredentials, authenticate
-from tokensmith.domain.secrets import SecretKind
 from tokensmith.domain.throttling import ThrottleKey, retry_after
 from tokensmith.http.client_auth import client_credentials
 from tokensmith.http.source_address import SourceAddresses
@@ -92,8 +91,8 @@ def authenticate_cached(node: Node, credentials: ClientCredentials, state: dict[
     cached, client = node.client_cache.fresh(credentials.client_id)
     if not cached:
         return None
-    if client is not None and any(secret.kind is SecretKind.IMPORTED for secret in client.secrets):
-        return None
+    if client is not None and client.has_imported_secret:
+        return None  # argon2 runs once, on the async path
     try:
         client = authenticate(client, credentials, node.checker, int(time.time()))
     except TokensmithError:
