@@ -110,10 +110,11 @@ def exercised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tokensmith]:
             http.post("/oauth2/introspect", data={"token": other}, headers={"Authorization": basic("scanned", "wrong")})
             http.post("/oauth2/revoke", data={"token": other}, headers=good)
             http.post("/oauth2/revoke", data={"token": token, "token_type_hint": "access_token"}, headers={"Authorization": basic("nobody", secret)})
-            # Not exercised: a token put into the request *path* itself. The access log
-            # records the path as received (never the query string), so it would be
-            # logged: docs/security.md, known trade-offs.
+            # Credentials put into the request *path* itself: the access log records
+            # paths (never query strings) with secret- and token-shaped parts redacted.
             http.get("/no/such/path", headers=good)
+            http.get(f"/no/such/path/{token}/{secret}")
+            http.post(f"/oauth2/token/{secret}", headers=good)
             http.get(f"/.well-known/jwks.json?token={token}")
             http.get("/metrics")
         # A body that stalls (408), and a request head too large (431), carrying the secret.
@@ -166,3 +167,13 @@ def test_no_server_log_of_the_session_holds_a_secret_a_token_or_an_authorization
     assert len(exercised.log_lines()) > 20  # the exercise above did produce a log
     assert not result.findings, "\n".join(str(finding) for finding in result.findings[:50])
     print(f"\nlog scanner: {len(result.files)} log files, {result.lines} lines, {len(secrets)} known secrets: clean")
+
+
+def test_credential_shaped_path_parts_are_redacted_in_the_access_log() -> None:
+    from tokensmith.http.request_context import loggable_path
+
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    assert loggable_path("/oauth2/token") == "/oauth2/token"
+    assert loggable_path("/a/eyJ-not-a-token") == "/a/eyJ-not-a-token"
+    assert loggable_path(f"/x/{jwt}/tks_AbC-_9") == "/x/[redacted]/[redacted]"
+    assert loggable_path(f"/x{jwt}/y") == "/x[redacted]/y"

@@ -28,6 +28,21 @@ def new_request_id() -> str:
     return token_hex(8)
 
 
+# What a credential looks like in a path: a tokensmith secret, or a JWS/JWT (three
+# base64url parts, the header starting `eyJ`, i.e. `{"`). Clients are never asked to
+# put either in a path, but one that does must not find it in the access log.
+_CREDENTIAL_IN_PATH = re.compile(r"tks_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*")
+REDACTED = "[redacted]"
+
+
+def loggable_path(path: str) -> str:
+    """The path as the access log records it: as received, with anything shaped like a
+    secret or a token replaced by `[redacted]`."""
+    if "tks_" not in path and "eyJ" not in path:
+        return path
+    return _CREDENTIAL_IN_PATH.sub(REDACTED, path)
+
+
 def internal_error(request_id: str, path: str, source: str) -> Response:
     """240113 in the path's format: the request id, nothing about the failure."""
     error = TokensmithError(Problem.INTERNAL_ERROR, f"Internal error; request id {request_id}")
@@ -89,7 +104,7 @@ class RequestContext:
         log_access(
             request_id,
             scope["method"],
-            scope["path"],
+            loggable_path(scope["path"]),
             status,
             state.get("client_id"),
             client[0] if client else None,
