@@ -109,3 +109,18 @@ def _os_name() -> str:
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def replace_section(path: Path, heading: str, text: str, empty: str) -> None:
+    """Replaces the section of a Markdown document that starts with `heading` (a
+    `## ` line) up to the next `## ` heading, or appends it; `empty` is the document
+    to start from when the file does not exist. The rest is left as it is."""
+    current = path.read_text() if path.exists() else empty
+    start = current.find(f"\n{heading}\n")
+    if start == -1:
+        updated = current.rstrip("\n") + "\n\n" + text
+    else:
+        following = current.find("\n## ", start + len(heading) + 2)
+        tail = current[following:] if following != -1 else "\n"
+        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
+    path.write_text(updated)

@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, STATE, load_average, log  # noqa: E402
+from common import DOCS, STATE, load_average, log, replace_section  # noqa: E402
 from http_load import socket_errors, validate_tokens, wrk  # noqa: E402
 from servers import SEED, STANDARD_TOKENSMITH, Server, tokensmith  # noqa: E402
 
@@ -313,15 +313,7 @@ def _kinds(sample: dict[str, Any]) -> str:
 def write_section(text: str, path: Path = DOCS / "benchmarks.md") -> None:
     """Replaces the Soak section of docs/benchmarks.md (up to the next `## ` heading),
     or appends it; the rest of the file is left as it is."""
-    current = path.read_text() if path.exists() else "# tokensmith benchmarks\n"
-    start = current.find(f"\n{SECTION}\n")
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        following = current.find("\n## ", start + len(SECTION) + 2)
-        tail = current[following:] if following != -1 else "\n"
-        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
-    path.write_text(updated)
+    replace_section(path, SECTION, text, "# tokensmith benchmarks\n")
 
 
 def main(argv: list[str]) -> int:

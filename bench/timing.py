@@ -53,7 +53,7 @@ from urllib.parse import quote_plus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, LOADGEN_CPU, SERVER_CPU, STATE, load_average, log  # noqa: E402
+from common import DOCS, LOADGEN_CPU, SERVER_CPU, STATE, load_average, log, replace_section  # noqa: E402
 from servers import Server, tokensmith  # noqa: E402
 
 SECTION = "## Measured: response time of credential failures"
@@ -345,15 +345,8 @@ def section(result: dict[str, Any]) -> str:
 
 
 def write_section(text: str, path: Path = DOCS / "security.md") -> None:
-    current = path.read_text() if path.exists() else "# Security\n"
-    start = current.find(f"\n{SECTION}\n")
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        following = current.find("\n## ", start + len(SECTION) + 2)
-        tail = current[following:] if following != -1 else "\n"
-        updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
-    path.write_text(updated)
+    """Replaces the measured section of docs/security.md; the rest is left as it is."""
+    replace_section(path, SECTION, text, "# Security\n")
 
 
 def main(argv: list[str]) -> int:
