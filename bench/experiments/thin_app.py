@@ -3,7 +3,7 @@ common case (POST, Basic credentials, empty body) answered by one thin ASGI call
 in front of tokensmith's own issuing path. Every other request (another path or
 method, a body) goes to the full application unchanged.
 
-Kept, so that the comparison is fair: the product's `issue_for_request` (client
+Kept, so that the comparison is fair: the product's `issue` (client
 authentication with the brute-force guard, scopes, audience, issuance limits,
 signing), the query and scope parsing, the error rendering, the request id, the
 Prometheus metrics the MetricsMiddleware records for a token request, and the JSON
@@ -33,7 +33,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
 from tokensmith.http.app import create_app
 from tokensmith.http.errors import render_error
-from tokensmith.http.issuing import issue_for_request, requested_audience
+from tokensmith.http.issuing import requested_audience
 from tokensmith.http.parsing import parse_parameters
 from tokensmith.http.seed_token import PATH as SEED_PATH
 from tokensmith.logs import configure_logging
@@ -138,8 +138,10 @@ def thin_app(node: Node, full_app: Any) -> Any:
                     node, request.headers.authorization, {}, scopes, audience, scope_refusal=Problem.INVALID_CLIENT,
                     endpoint=SEED_PATH, state=scope["state"], source=lambda: addresses.of(scope),
                 )  # fmt: skip
-            else:
-                token = await issue_for_request(request, node, {}, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)  # type: ignore[arg-type]
+            else:  # an older tree, which has issue_for_request instead
+                from tokensmith.http.issuing import issue_for_request  # type: ignore[attr-defined]
+
+                token = await issue_for_request(request, node, {}, scopes, audience, scope_refusal=Problem.INVALID_CLIENT)
             body = orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"})
             headers = [*_FIXED_HEADERS, (b"content-length", b"%d" % len(body)), (b"x-request-id", request_id)]
             await send({"type": "http.response.start", "status": 200, "headers": headers})

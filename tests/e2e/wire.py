@@ -90,21 +90,34 @@ def raw_request(server: Tokensmith, head: bytes, body: bytes = b"", *, timeout: 
             sock.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer (and close) before reading a body it refuses
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except ConnectionResetError:
-            pass  # closed with unread request bytes: what was answered is already here
+        received = read_until_closed(sock)
     assert received.startswith(b"HTTP/1.1 "), f"no HTTP response: {received[:100]!r}"
-    head_bytes, _, content = received.partition(b"\r\n\r\n")
-    lines = head_bytes.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
+    return parse_response(received)
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset after the
+    answer counts as closing: closed with unread request bytes, what was answered is
+    already here)."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def parse_response(received: bytes) -> RawResponse:
+    """The first response in `received`: status, header fields (names in lower case)
+    and everything after the head."""
+    head, _, content = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return RawResponse(status, headers, content)
+    return RawResponse(int(lines[0].split(" ")[1]), headers, content)
 
 
 def wait_for_log(server: Tokensmith, found: Callable[[dict[str, Any]], bool], timeout: float = 5) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.wire import basic, oauth_error
+from tests.e2e.wire import basic, oauth_error, parse_response, read_until_closed
 from tests.multinode.cluster import ISSUER, key_id, make_nodes, node_env, start_all, stop_all
 from tests.support.server import Tokensmith
 from tests.support.services import (
@@ -290,7 +290,7 @@ def test_sigterm_drains_requests_in_flight_then_refuses_new_connections(tmp_path
         answers = []
         for sock in in_flight:
             sock.sendall(body[10:])
-            answers.append(_read_response(sock))
+            answers.append(parse_response(read_until_closed(sock)))
             sock.close()
         assert idle.recv(1) == b""  # an idle connection is simply closed
         idle.close()
@@ -298,13 +298,13 @@ def test_sigterm_drains_requests_in_flight_then_refuses_new_connections(tmp_path
     finally:
         server.stop()
 
-    for status, headers, content in answers:
-        assert status == 200, content
-        assert headers.get("connection") == "close"
+    for answer in answers:
+        assert answer.status_code == 200, answer.content
+        assert answer.headers.get("connection") == "close"
     jwks = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=keys)))
     verifier = TokenVerifier(server.issuer, server.issuer, jwks_url=f"{server.url}/.well-known/jwks.json", http_client=jwks)
-    for _, _, content in answers:
-        verifier.verify(json.loads(content)["access_token"])
+    for answer in answers:
+        verifier.verify(json.loads(answer.content)["access_token"])
     events = [line.get("event") for line in server.log_lines()]
     assert "Application shutdown complete." in events and "Finished server process" in " ".join(map(str, events))
     assert not [line for line in server.log_lines() if line.get("logger") == "tokensmith.error" or line.get("level") == "error"]
@@ -315,19 +315,6 @@ def _wait_until_heads_are_read(server: Tokensmith) -> None:
     answers a request made afterwards only once it has polled the earlier connections,
     whose bytes had arrived before this one even connected."""
     assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
-
-
-def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    received = b""
-    try:
-        while chunk := sock.recv(65536):
-            received += chunk
-    except ConnectionResetError:
-        pass
-    head, _, content = received.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split(" ")[1]), headers, content
 
 
 # -- a full disk under the SQLite store --------------------------------------------------

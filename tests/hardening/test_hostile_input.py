@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e import wire
 from tests.e2e.wire import (
     OAUTH_PATH,
     SEED_PATH,
@@ -98,29 +99,16 @@ def open_fds(pid: int) -> int:
 
 
 def read_until_closed(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (a reset after the
-    answer counts as closing)."""
+    """wire.read_until_closed, waiting at most PATIENCE for each read."""
     sock.settimeout(PATIENCE)
-    received = b""
-    try:
-        while chunk := sock.recv(65536):
-            received += chunk
-    except ConnectionResetError:
-        pass
-    return received
+    return wire.read_until_closed(sock)
 
 
 def parse(received: bytes) -> RawResponse:
     """The final response in `received` (after any 1xx interim response, RFC 9110 §15.2)."""
-    head, _, content = received.partition(b"\r\n\r\n")
-    while head.startswith(b"HTTP/1.1 1"):
-        head, _, content = content.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return RawResponse(int(lines[0].split(" ")[1]), headers, content)
+    while received.startswith(b"HTTP/1.1 1"):
+        received = received.partition(b"\r\n\r\n")[2]
+    return wire.parse_response(received)
 
 
 # -- oversized request heads ----------------------------------------------------------

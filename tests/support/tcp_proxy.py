@@ -26,6 +26,10 @@ def _reset(sock: socket.socket) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
     except OSError:
         pass
+    _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it
     except OSError:
@@ -137,11 +141,4 @@ class TcpForwarder:
                 self._open.discard(sink)
             if pair_open:
                 for sock in (source, sink):
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                    try:
-                        sock.close()
-                    except OSError:
-                        pass
+                    _close(sock)

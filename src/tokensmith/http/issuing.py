@@ -6,10 +6,11 @@ own request format and renders its own response format around this."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from tokensmith import metrics
 from tokensmith.domain.errors import Problem, TokensmithError
@@ -18,6 +19,7 @@ from tokensmith.domain.throttling import retry_after
 from tokensmith.domain.tokens import IssuedToken, issue_token
 from tokensmith.http.authentication import authenticate_cached, authenticate_credentials, source_address
 from tokensmith.http.client_auth import client_credentials
+from tokensmith.http.errors import NO_STORE
 from tokensmith.http.parsing import malformed
 from tokensmith.node import Node
 
@@ -107,25 +109,21 @@ def issue_now(
     return issue_token(signer, client, issuer=node.settings.issuer, audience=target, scopes=granted, now=now), now
 
 
-async def issue_for_request(
-    request: Request,
-    node: Node,
-    form: Mapping[str, str],
-    scopes: tuple[str, ...] | None,
-    audience: str | None,
-    *,
-    scope_refusal: Problem,
-) -> IssuedToken:
-    """`issue` for a Starlette request."""
-    token, _ = await issue(
-        node,
-        request.headers.get("authorization"),
-        form,
-        scopes,
-        audience,
-        scope_refusal=scope_refusal,
-        endpoint=request.scope["path"],
-        state=request.scope.setdefault("state", {}),
-        source=lambda: source_address(request, node),
-    )
-    return token
+TokenBody = Callable[[Node, Request, "str | None", dict[str, Any], Callable[[], str]], Awaitable[bytes]]
+
+
+def starlette_endpoint(token_body: TokenBody) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of a token path, answering with its `token_body`. In
+    `tokensmith serve` a POST is answered by http/token_route.py before it gets here;
+    the route stays for the other methods (405 with Allow) and for the Starlette app
+    served alone."""
+
+    async def endpoint(request: Request) -> Response:
+        node: Node = request.app.state.node
+        body = await token_body(
+            node, request, request.headers.get("authorization"), request.scope.setdefault("state", {}),
+            lambda: source_address(request, node),
+        )  # fmt: skip
+        return Response(body, 200, NO_STORE, media_type="application/json")
+
+    return endpoint

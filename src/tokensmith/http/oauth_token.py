@@ -13,15 +13,12 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Scope
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
 from tokensmith.domain.tokens import IssuedToken
-from tokensmith.http.authentication import source_address
-from tokensmith.http.errors import NO_STORE
-from tokensmith.http.issuing import issue, issue_now, requested_audience
+from tokensmith.http.issuing import issue, issue_now, requested_audience, starlette_endpoint
 from tokensmith.http.parsing import form_body, malformed, received_form_body
 from tokensmith.node import Node
 
@@ -69,10 +66,4 @@ def answer(token: IssuedToken, now: int) -> bytes:
     return orjson.dumps(body)
 
 
-async def oauth_token(request: Request) -> Response:
-    node: Node = request.app.state.node
-    body = await token_body(
-        node, request, request.headers.get("authorization"), request.scope.setdefault("state", {}),
-        lambda: source_address(request, node),
-    )  # fmt: skip
-    return Response(body, 200, NO_STORE, media_type="application/json")
+oauth_token = starlette_endpoint(token_body)

@@ -119,8 +119,8 @@ def announces_body(head: BodyHead, limit: int) -> bool:
     return digits != "0"
 
 
-async def read_body(request: Request, limit: int, head: BodyHead | None = None) -> bytes:
-    if not announces_body(head or body_head(request.scope["headers"]), limit):
+async def read_body(request: Request, limit: int, head: BodyHead) -> bytes:
+    if not announces_body(head, limit):
         return b""  # nothing to wait for
     # A client that announces a body and then sends it slowly, or not at all, would
     # hold this request and its connection for ever: the whole body must arrive within

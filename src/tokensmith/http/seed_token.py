@@ -15,15 +15,12 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Scope
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
 from tokensmith.domain.tokens import IssuedToken
-from tokensmith.http.authentication import source_address
-from tokensmith.http.errors import NO_STORE
-from tokensmith.http.issuing import issue, issue_now, requested_audience
+from tokensmith.http.issuing import issue, issue_now, requested_audience, starlette_endpoint
 from tokensmith.http.parsing import form_body, malformed, query_parameters, query_string_parameters, received_form_body
 from tokensmith.node import Node
 
@@ -87,10 +84,4 @@ def answer(token: IssuedToken) -> bytes:
     return orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"})
 
 
-async def seed_token(request: Request) -> Response:
-    node: Node = request.app.state.node
-    body = await token_body(
-        node, request, request.headers.get("authorization"), request.scope.setdefault("state", {}),
-        lambda: source_address(request, node),
-    )  # fmt: skip
-    return Response(body, 200, NO_STORE, media_type="application/json")
+seed_token = starlette_endpoint(token_body)
