@@ -134,23 +134,22 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     for algorithm, value in results["raw_signing"]["start"].items():
         log(f"  {algorithm}: {value['ops_per_s']:.0f} signatures/s (cpu share {value['cpu_share']:.2f})")
 
-    if "verify" in parts:
-        log("verification: TokenVerifier vs PyJWT vs bare signature check")
-        command = ["taskset", "-c", SERVER_CPU, str(VENV_PYTHON), str(BENCH_DIR / "verify.py"), "--seconds", "1.0", "--json"]
+    def pinned_report(script: str, seconds: str) -> dict[str, Any]:
+        """The JSON report of a bench script run on the server's core, or its error."""
+        command = ["taskset", "-c", SERVER_CPU, str(VENV_PYTHON), str(BENCH_DIR / script), "--seconds", seconds, "--json"]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
-            results["verification"] = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-800:]}
+            return json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-800:]}
         except (subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-            results["verification"] = {"error": str(exc)}
+            return {"error": str(exc)}
+
+    if "verify" in parts:
+        log("verification: TokenVerifier vs PyJWT vs bare signature check")
+        results["verification"] = pinned_report("verify.py", "1.0")
 
     if "micro" in parts:
         log("per-piece CPU costs (bench/micro.py)")
-        command = ["taskset", "-c", SERVER_CPU, str(VENV_PYTHON), str(BENCH_DIR / "micro.py"), "--seconds", "1", "--json"]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
-            results["micro"] = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-800:]}
-        except (subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-            results["micro"] = {"error": str(exc)}
+        results["micro"] = pinned_report("micro.py", "1")
 
     def run_group(
         group_id: str,
