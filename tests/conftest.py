@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def log_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every server log and client secret the session makes is listed here
-    (tests/support/server.py), for tests/hardening/test_log_scanner.py."""
+    (tests/support/server.py), for tests/security/test_log_scanner.py."""
     registry = tmp_path_factory.mktemp("log-registry")
     server_support.REGISTRY = registry
     return registry

@@ -92,7 +92,7 @@ NOT_TRIGGERABLE = {
     Problem.INTERNAL_ERROR: "only an unexpected failure inside the server produces it",
 }
 # Triggered by test_no_active_signing_key_is_503_in_both_formats, on a server of its own;
-# BODY_TIMEOUT by tests/hardening/test_hostile_input.py (a body that stalls, both formats).
+# BODY_TIMEOUT by tests/security/test_hostile_input.py (a body that stalls, both formats).
 TRIGGERED_ELSEWHERE = {Problem.UNAVAILABLE, Problem.BODY_TIMEOUT}
 
 

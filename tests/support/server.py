@@ -17,7 +17,7 @@ from tests.support.processes import start_logged, stop_process, wait_until_healt
 
 TOKENSMITH = [sys.executable, "-m", "tokensmith"]
 # Where every server log and every client secret the suite makes are listed, one JSON
-# string a line, for tests/hardening/test_log_scanner.py (set by tests/conftest.py).
+# string a line, for tests/security/test_log_scanner.py (set by tests/conftest.py).
 REGISTRY: Path | None = None
 
 

@@ -2,7 +2,7 @@
 
 It is built once, when the app is made, from the routes the app really mounts: a
 route that has no description here stops the app from starting (and fails
-tests/hardening/test_openapi.py), so the document cannot fall behind app.py.
+tests/security/test_openapi.py), so the document cannot fall behind app.py.
 
 Nothing in it is typed twice. Error responses come from the catalogue
 (domain/errors.py): each operation names the problems it can raise, and statuses,

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
-from tests.perf_features.test_token_route import SEED, Harness, basic
+from tests.http.test_token_route import SEED, Harness, basic
 from tokensmith.http.protocol import BoundedHttpToolsProtocol
 
 

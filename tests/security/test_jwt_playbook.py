@@ -1,4 +1,4 @@
-"""The rest of a jwt_tool-style playbook, on top of tests/other_side/test_jwt_attacks.py
+"""The rest of a jwt_tool-style playbook, on top of tests/security/test_jwt_attacks.py
 (which already covers alg none, HS256 key confusion, PS256 with the RS256 key,
 tampered claims, embedded jwk / jku / x5u, unknown, path-traversal, /dev/null + HS256,
 one SQL-injection and numeric kids, psychic ECDSA signatures, time claims, issuer
@@ -7,7 +7,7 @@ look-alikes by prefix, typ, crit, and wrongly typed claims).
 Every token here is refused twice: introspection of a real server answers exactly
 `{"active": false}`, and `TokenVerifier` (keys by discovery from the same server)
 raises `InvalidToken`. As in the other catalogue, attacks on a header field or a
-claim are signed with the server's own key (tests/other_side/jws.py reads it from the
+claim are signed with the server's own key (tests/e2e/other_side/jws.py reads it from the
 store, as only an insider could), so only the check under attack can refuse them;
 the controls prove such insider tokens are otherwise accepted.
 """
@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
-from tests.other_side.conftest import AUDIENCE, fetch_token, introspect
-from tests.other_side.jws import (
+from tests.e2e.other_side.conftest import AUDIENCE, fetch_token, introspect
+from tests.e2e.other_side.jws import (
     Signer,
     b64url,
     claims_of,
@@ -409,7 +409,7 @@ def test_an_audience_list_with_ours_among_garbage_is_a_valid_audience(tokensmith
 
 
 def test_the_playbook_does_not_repeat_the_other_catalogue() -> None:
-    from tests.other_side.test_jwt_attacks import ATTACKS as EARLIER
+    from tests.security.test_jwt_attacks import ATTACKS as EARLIER
 
     assert not set(ATTACKS) & set(EARLIER)
     assert len(ATTACKS) >= 80

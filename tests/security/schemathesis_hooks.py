@@ -1,4 +1,4 @@
-"""Schemathesis hooks for tests/hardening/test_schemathesis.py (loaded through
+"""Schemathesis hooks for tests/security/test_schemathesis.py (loaded through
 schemathesis.toml, not by pytest).
 
 The four operations that authenticate a client may refuse a schema-valid request with

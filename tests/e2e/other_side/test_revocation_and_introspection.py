@@ -10,8 +10,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.other_side.conftest import AUDIENCE, INTROSPECT_PATH, REVOKE_PATH, AccountsApi, fetch_token, introspect
-from tests.other_side.jws import claims_of, compact, header_of, rs256, server_signing_key
+from tests.e2e.other_side.conftest import AUDIENCE, INTROSPECT_PATH, REVOKE_PATH, AccountsApi, fetch_token, introspect
+from tests.e2e.other_side.jws import claims_of, compact, header_of, rs256, server_signing_key
 from tests.support.server import Tokensmith
 
 INACTIVE = {"active": False}

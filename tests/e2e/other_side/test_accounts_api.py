@@ -10,7 +10,7 @@ import httpx
 import pytest
 import requests
 
-from tests.other_side.conftest import AUDIENCE, OAUTH_PATH, TOKEN_PATHS, fetch_token
+from tests.e2e.other_side.conftest import AUDIENCE, OAUTH_PATH, TOKEN_PATHS, fetch_token
 from tests.support.server import Tokensmith
 from tokensmith.client import ClientCredentialsAuth
 

@@ -3,7 +3,7 @@ check (`--checks all`) over the examples, coverage and fuzzing phases, with a re
 client's credentials. Zero failures.
 
 What the run departs from Schemathesis's defaults in, and why, is in
-tests/hardening/schemathesis.toml; no check is switched off. The seed is fixed so a
+tests/security/schemathesis.toml; no check is switched off. The seed is fixed so a
 failure in CI reproduces locally (the output ends with `st replay` commands and the
 seed), and the number of examples keeps the run to well under a minute on two cores.
 """

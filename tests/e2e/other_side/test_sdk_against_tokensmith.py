@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from tests.other_side.conftest import AUDIENCE, TOKEN_PATHS, token_requests
-from tests.other_side.jws import claims_of
+from tests.e2e.other_side.conftest import AUDIENCE, TOKEN_PATHS, token_requests
+from tests.e2e.other_side.jws import claims_of
 from tokensmith.client import ClientCredentialsAuth
 
 RENEW_BEFORE = 60

@@ -19,7 +19,7 @@ from tests.e2e.wire import access_line
 from tests.support.processes import start_logged, stop_process, wait_until_healthy
 from tests.support.server import Tokensmith, free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 AUDIENCE = "https://accounts.example.test"
 OAUTH_PATH = "/oauth2/token"
 SEED_PATH = "/v1/api/oauth/token"
