@@ -128,7 +128,7 @@ def pieces() -> dict[str, tuple[str, Callable[[], Callable[[], object]]]]:
 
     def request_parsing() -> Callable[[], object]:
         from tokensmith.domain.scopes import parse_scope
-        from tokensmith.http.client_auth import parse_basic
+        from tokensmith.exchange.authentication.client_secret import parse_basic
         from tokensmith.http.parsing import parse_parameters
 
         header = "Basic YmVuY2g6dGtzX2doTV9RUVNfWkhBTEpCVUFSazN2bDFlV0lPOXRNLVp6YnZPUnVrVWxTajg="

@@ -31,7 +31,7 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ("request id + access-log wrapper (RequestContext)", re.compile(r"tokensmith/http/request_context\.py")),
     ("token assembly (claims, base64, jti)", re.compile(r"tokensmith/domain/tokens\.py|\(base64\.py|\(secrets\.py")),
     ("client authentication (HMAC check)", re.compile(r"tokensmith/domain/(secrets|grants)\.py|\(hmac\.py")),
-    ("our request parsing (query, Basic, scope, body)", re.compile(r"tokensmith/http/(parsing|client_auth|seed_token|oauth_token|issuing)\.py|tokensmith/domain/scopes\.py|\(urllib/parse\.py")),
+    ("our request parsing (query, Basic, scope, body)", re.compile(r"tokensmith/http/(parsing|seed_token|oauth_token)\.py|tokensmith/exchange/authentication/client_secret\.py|tokensmith/domain/scopes\.py|\(urllib/parse\.py")),
     ("metrics (Prometheus counters and histogram)", re.compile(r"\(prometheus_client/|tokensmith/(http/)?metrics\.py")),
     ("brute-force guard and source address", re.compile(r"tokensmith/(domain/throttling|http/source_address|http/authentication|store/throttle\w*)\.py|\(ipaddress\.py")),
     ("client and key caches", re.compile(r"tokensmith/store/cache\.py")),

@@ -103,3 +103,20 @@ def test_unsafe_request_id_is_replaced_so_it_cannot_forge_log_content(
     issued = response.headers["x-request-id"]
     assert issued != unsafe
     assert access_line(tokensmith, issued)["path"] == "/healthz"
+
+
+@pytest.mark.parametrize("endpoint", [SEED_PATH, OAUTH_PATH, "/oauth2/introspect"])
+def test_a_secret_sent_in_the_id_field_never_reaches_the_log(tokensmith: Tokensmith, http: httpx.Client, endpoint: str) -> None:
+    """The audit's leaks: Basic user and password swapped, and a form client_id that
+    holds the secret. An id no client has is never logged: it may be a secret."""
+    client = tokensmith.create_client("swapper-" + endpoint.strip("/").replace("/", "-"), scopes=("edit",))
+    secret = client["client_secret"]
+    form = {"grant_type": "client_credentials", "token": "x"}
+    url = f"{endpoint}?scope=edit" if endpoint == SEED_PATH else endpoint
+    swapped = http.post(url, data=form, headers={"Authorization": basic(secret, client["client_id"])})
+    in_form = http.post(url, data={**form, "client_id": secret, "client_secret": "whatever"})
+    for response in (swapped, in_form):
+        assert response.status_code == 401
+        line = wait_for_log(tokensmith, lambda line, rid=response.headers["x-request-id"]: line.get("request_id") == rid)
+        assert line["client_id"] is None
+    assert secret not in tokensmith.log_path.read_text()

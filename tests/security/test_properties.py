@@ -32,8 +32,10 @@ from tokensmith.domain.keys import KeyState, new_signing_key
 from tokensmith.domain.lifetimes import MAX_LIFETIME_SECONDS, DailyBoundary, FixedLifetime, parse_lifetime
 from tokensmith.domain.scopes import format_scope, parse_scope
 from tokensmith.domain.tokens import TokenSigner, issue_token
-from tokensmith.http.client_auth import MAX_AUTHORIZATION_LENGTH, client_credentials, parse_basic
-from tokensmith.http.parsing import MAX_PARAMETERS, form_body, parse_parameters, query_parameters, received_form_body, split_parameters
+from tokensmith.exchange.authentication.client_secret import MAX_AUTHORIZATION_LENGTH, client_credentials, parse_basic
+from tokensmith.http.parsing import (
+    MAX_PARAMETERS, checked_head, form_body, form_parameters, parse_parameters, query_parameters, received_body, split_parameters,
+)
 from tokensmith.verify import InvalidToken, TokenError, TokenVerifier
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,7 +56,7 @@ def basic_header(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
-# -- the Basic Authorization header (http/client_auth.py) --------------------------------
+# -- the Basic Authorization header (exchange/authentication/client_secret.py) --------------------------------
 
 
 @FAST
@@ -256,7 +258,8 @@ def test_any_body_gives_a_form_or_a_catalogue_refusal(
     headers = _form_request(body, content_type, 1).scope["headers"]
     try:
         # The same body received whole (http/protocol.py's no-I/O path) reads the same.
-        received: object = received_form_body(headers, body, limit, required=required)
+        head = checked_head(headers)
+        received: object = form_parameters(head, received_body(head, body, limit), required=required)
     except TokensmithError as refusal:
         received = refusal.problem
     try:

@@ -24,16 +24,22 @@ class ClientCredentials:
         return 0 < len(self.client_id) <= MAX_CLIENT_ID_LENGTH and 0 < len(self.client_secret) <= MAX_SECRET_LENGTH
 
 
-def authenticate(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> Client:
-    """The client if the secret is one of its live secrets and it is enabled.
+def secret_checks_out(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> bool:
+    """Whether the secret is one of the client's live secrets and the client is enabled.
 
-    Every failure is the same error after the same work, so that neither the body nor
-    the response time says whether the id exists (RFC 6749 §10.10)."""
+    Every failure takes the same work, so that response time does not say whether
+    the id exists (RFC 6749 §10.10): an unknown id is checked against a dummy secret."""
     if client is None:
         checker.dummy_check(credentials.client_secret)
-        raise TokensmithError(Problem.INVALID_CLIENT)
-    matched = checker.matches(credentials.client_secret, client.secrets, now)
-    if not (matched and client.enabled):
+        return False
+    return checker.matches(credentials.client_secret, client.secrets, now) and client.enabled
+
+
+def authenticate(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> Client:
+    """The client if `secret_checks_out`, else the one invalid_client refusal."""
+    if client is None or not secret_checks_out(client, credentials, checker, now):
+        if client is None:
+            secret_checks_out(None, credentials, checker, now)  # the same work as a wrong secret
         raise TokensmithError(Problem.INVALID_CLIENT)
     return client
 

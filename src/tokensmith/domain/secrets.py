@@ -89,6 +89,17 @@ class SecretChecker:
                 matched |= self._matches_imported(secret, presented, digest)
         return matched
 
+    def needs_slow_check(self, presented: str, stored: tuple[StoredSecret, ...], now: int) -> bool:
+        """Whether `matches` would run argon2: a live imported secret that this
+        presented secret has not already passed in this process."""
+        digest: str | None = None
+        for secret in stored:
+            if secret.kind is SecretKind.IMPORTED and secret.is_live(now):
+                digest = digest or self._keyed_hash(presented)
+                if (secret.secret_id, digest) not in self._argon2_passed:
+                    return True
+        return False
+
     def dummy_check(self, presented: str) -> None:
         """Spend the same time as a wrong secret does, for an unknown client id, so that
         response time does not tell which client ids exist."""

@@ -23,7 +23,7 @@ from tokensmith.http import metrics as metrics_http
 from tokensmith.http.errors import allow_value, render_error
 from tokensmith.http.routing import exact
 from tokensmith.http.request_context import RequestContext, internal_error
-from tokensmith.http.token_route import TokenRoutes
+from tokensmith.http.token_route import TokenRoutes, starlette_endpoint
 from tokensmith.http.source_address import SourceAddresses
 from tokensmith.logs import configure_logging
 from tokensmith.node import Node
@@ -90,8 +90,8 @@ def create_app(node: Node) -> TokenRoutes:
                 await node.redis.close()
 
     routes = [
-        Route(seed_token.PATH, seed_token.seed_token, methods=["POST"]),
-        Route(oauth_token.PATH, oauth_token.oauth_token, methods=["POST"]),
+        Route(seed_token.PATH, starlette_endpoint(seed_token.ENDPOINT), methods=["POST"]),
+        Route(oauth_token.PATH, starlette_endpoint(oauth_token.ENDPOINT), methods=["POST"]),
         Route(introspection.PATH, introspection.introspect, methods=["POST"]),
         Route(revocation.PATH, revocation.revoke, methods=["POST"]),
         Route("/.well-known/oauth-authorization-server", discovery.authorization_server_metadata, methods=["GET"]),

@@ -105,6 +105,10 @@ def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
     return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated)
 
 
+def body_too_large(limit: int) -> TokensmithError:
+    return TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
+
+
 def announces_body(head: BodyHead, limit: int) -> bool:
     """Whether the request says a body follows; refuses a declared length over `limit`."""
     if head.content_length is None:
@@ -115,7 +119,7 @@ def announces_body(head: BodyHead, limit: int) -> bool:
     # Compare lengths first: int() refuses strings of more than 4,300 digits.
     digits = declared.lstrip("0") or "0"
     if len(digits) > len(str(limit)) or int(digits) > limit:
-        raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
+        raise body_too_large(limit)
     return digits != "0"
 
 
@@ -133,7 +137,7 @@ async def read_body(request: Request, limit: int, head: BodyHead) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
+                    raise body_too_large(limit)
                 chunks.append(chunk)
     except TimeoutError:
         raise TokensmithError(Problem.BODY_TIMEOUT, f"The request body did not arrive within {timeout:g} s") from None
@@ -143,6 +147,16 @@ async def read_body(request: Request, limit: int, head: BodyHead) -> bytes:
         # traceback in the error log.
         raise malformed("The request body ended before it was complete") from None
     return b"".join(chunks)
+
+
+def received_body(head: BodyHead, body: bytes, limit: int) -> bytes:
+    """read_body for a body that has already been received whole (the server read
+    it in the same read as the request head: http/protocol.py)."""
+    if not announces_body(head, limit):
+        return b""
+    if len(body) > limit:
+        raise body_too_large(limit)
+    return body
 
 
 def _body_read_timeout(request: Request) -> float:
@@ -167,17 +181,6 @@ async def form_body(request: Request, limit: int, *, required: bool) -> dict[str
     required; any other media type is refused."""
     head = checked_head(request.scope["headers"])
     return form_parameters(head, await read_body(request, limit, head), required=required)
-
-
-def received_form_body(headers: Iterable[tuple[bytes, bytes]], body: bytes, limit: int, *, required: bool) -> dict[str, str]:
-    """form_body for a request whose whole body has already been received (the server
-    read it in the same read as the request head: http/protocol.py)."""
-    head = checked_head(headers)
-    if not announces_body(head, limit):
-        body = b""
-    elif len(body) > limit:
-        raise TokensmithError(Problem.BODY_TOO_LARGE, f"Request body is larger than {limit} bytes")
-    return form_parameters(head, body, required=required)
 
 
 def checked_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:

@@ -2,14 +2,12 @@
 plain ASGI layer in front of the Starlette application, which keeps every other
 route (and every other method on these two paths: 405 with Allow).
 
-Issuing a token is the service's hot path, and around one signature every layer
-counts: this layer reads the header fields once from the ASGI scope, answers with a
-header list prepared once, and does itself what RequestContext and
-MetricsMiddleware do for the other routes (request id, access-log line, clean 500,
-latency and counts), instead of each wrapping the app and `send`. What it answers is
-exactly what the Starlette routes answer: the same handlers (seed_token.token_body,
-oauth_token.token_body), the same error rendering, the same headers, log fields and
-metrics.
+Every token request takes one path: the exchange (exchange/flow.py) run by the
+driver (exchange/driver.py), then `finish`, which renders, logs and counts. A request
+that arrived whole is first run by http/protocol.py through `answer_received`
+without waiting; if it issued a token without waiting, the protocol writes it at
+once; otherwise the exchange, stopped where it had to wait (or already refused), is
+handed to the ASGI route in the request's state and continued there, never redone.
 """
 
 from __future__ import annotations
@@ -17,36 +15,74 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.exchange.authentication.authenticate import Trace
+from tokensmith.exchange.driver import Driver, Suspended
+from tokensmith.exchange.flow import (
+    Endpoint,
+    ExchangeContext,
+    TokenRequest,
+    token_exchange,
+)
 from tokensmith.http import oauth_token, seed_token
-from tokensmith.http.errors import allow_value, render_error
+from tokensmith.http.errors import NO_STORE, render_error
 from tokensmith.http.metrics import record_request
-from tokensmith.http.request_context import SAFE_REQUEST_ID_BYTES, internal_error, new_request_id
+from tokensmith.http.parsing import BodyHead, read_body
+from tokensmith.http.request_context import (
+    SAFE_REQUEST_ID_BYTES,
+    internal_error,
+    new_request_id,
+)
 from tokensmith.logs import log_access
 from tokensmith.node import Node
 from tokensmith.store.availability import StoreUnavailable
 
 error_log = logging.getLogger("tokensmith.error")
 
-Handler = Callable[..., Awaitable[bytes]]
-ReceivedHandler = Callable[[Node, Scope, bytes, "str | None", dict[str, Any]], "bytes | None"]
-
 # The same classes app.py maps to 503 for the Starlette routes.
 STORE_OUTAGES = (StoreUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError)
-_HTTP_PROBLEMS = {404: Problem.NOT_FOUND, 405: Problem.METHOD_NOT_ALLOWED}
+ENDPOINTS: dict[str, Endpoint] = {seed_token.PATH: seed_token.ENDPOINT, oauth_token.PATH: oauth_token.ENDPOINT}
+_HANDED_OVER = "tokensmith.exchange"  # the request-state key of an exchange the protocol began
 
 # A 200's header fields, in the order a Starlette Response(body, 200, NO_STORE,
 # media_type="application/json") gives them, the length and request id then added.
 _OK_HEAD = ((b"cache-control", b"no-store"), (b"pragma", b"no-cache"))
 _JSON = (b"content-type", b"application/json")
+Headers = list[tuple[bytes, bytes]]
+
+
+def exchange_context(node: Node) -> ExchangeContext:
+    settings = node.settings
+    return ExchangeContext(
+        issuer=settings.issuer,
+        default_audience=settings.audience,
+        checker=node.checker,
+        max_body_bytes=settings.max_body_bytes,
+        seed_max_scope_length=settings.seed_max_scope_length,
+        max_scope_length=settings.max_scope_length,
+    )
+
+
+@dataclass(slots=True)
+class _HandedOver:
+    """An exchange the protocol began: stopped at a need that waits, or finished
+    with a refusal or a fault (`outcome`)."""
+
+    started: float
+    request_id: str
+    trace: Trace
+    driver: Driver
+    suspended: Suspended | None
+    outcome: BaseException | None
 
 
 class TokenRoutes:
@@ -59,150 +95,172 @@ class TokenRoutes:
         self._node = node
         self._source = source
         self._log_requests = log_requests
-        self._handlers: dict[str, Handler] = {
-            seed_token.PATH: seed_token.token_body,
-            oauth_token.PATH: oauth_token.token_body,
-        }
-        self._received_handlers: dict[str, ReceivedHandler] = {
-            seed_token.PATH: seed_token.received_token_body,
-            oauth_token.PATH: oauth_token.received_token_body,
-        }
-        self.paths = frozenset(self._handlers)
+        self._context = exchange_context(node)
+        self.paths = frozenset(ENDPOINTS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Exact paths only (http/routing.py): `/oauth2/token\n` is not this route.
         if scope["type"] == "http" and scope["method"] == "POST":
-            handler = self._handlers.get(scope["path"])
-            if handler is not None:
-                await self._serve(handler, scope, receive, send)
+            endpoint = ENDPOINTS.get(scope["path"])
+            if endpoint is not None:
+                await self._serve(endpoint, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def answer_received(self, scope: Scope, body: bytes) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+    def answer_received(self, scope: Scope, body: bytes) -> tuple[Headers, bytes] | None:
         """The 200 answer (header fields, body) to a POST to a token endpoint whose
-        request, body included, has all been received, when answering it needs no I/O
-        (a warm client, no limit to consult: http/issuing.py issue_now). None when the
-        ASGI route must answer it (a store lookup, any refusal): nothing has then been
-        logged, counted or kept. http/protocol.py calls this before starting the ASGI
+        request, body included, has all been received, when the exchange issued the
+        token without waiting. None otherwise: the exchange, as far as it got, is
+        then in the request's state for the ASGI route to finish (nothing has been
+        logged or counted yet). http/protocol.py calls this before starting the ASGI
         cycle, saving the task and the ASGI messages on the service's hot path."""
-        handler = self._received_handlers.get(scope["path"])
-        if handler is None:
+        endpoint = ENDPOINTS.get(scope["path"])
+        if endpoint is None:
             return None
         started = time.perf_counter()
         authorization, request_id = _request_fields(scope)
-        attempt: dict[str, Any] = {}
-        try:
-            answer = handler(self._node, scope, body, authorization.decode("latin-1") if authorization is not None else None, attempt)
-        except TokensmithError:
-            return None  # refused: the ASGI route answers it, counts it and logs it
-        except Exception:
-            # A fault of this path: the ASGI route answers the request; the fault is
-            # logged so that it does not stay hidden behind the fallback.
-            error_log.exception("answering a received token request failed; left to the ASGI route")
-            return None
-        if answer is None:
-            return None
+        trace = Trace()
+        driver = Driver(self._node, endpoint.path, self._source_of(scope), body=body)
+        flow = token_exchange(endpoint, TokenRequest(scope["headers"], scope.get("query_string", b""), authorization), self._context, trace)
         state = _request_state(scope, request_id)
-        state.update(attempt)
-        headers = [*_OK_HEAD, (b"content-length", b"%d" % len(answer)), _JSON, (b"x-request-id", request_id.encode("ascii"))]
-        self._finish(scope, 200, started, request_id, state)
+        try:
+            result = driver.run_now(flow)
+        except Exception as exc:  # a refusal (or a fault): the ASGI route answers it
+            state[_HANDED_OVER] = _HandedOver(started, request_id, trace, driver, None, exc)
+            return None
+        if isinstance(result, Suspended):
+            state[_HANDED_OVER] = _HandedOver(started, request_id, trace, driver, result, None)
+            return None
+        status, headers, answer = self.finish(scope, result, started, request_id, trace)
         return headers, answer
 
-    async def _serve(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        path: str = scope["path"]
-        authorization, request_id = _request_fields(scope)
-        request_id_header = (b"x-request-id", request_id.encode("ascii"))
-        state = _request_state(scope, request_id)
-        scope["app"] = self._starlette  # as Starlette sets it: Request.app, the body's read timeout
-        node = self._node
-        request = Request(scope, receive)
-        status = 500
-        response_started = False
-        try:
-            try:
-                body = await handler(
-                    node,
-                    request,
-                    authorization.decode("latin-1") if authorization is not None else None,
-                    state,
-                    lambda: self._starlette.state.source_addresses.of(scope),
-                )
-            except TokensmithError as error:
-                state["problem"] = error.problem.name.lower()  # for the metrics
-                failure = render_error(error, path, self._source)
-            except STORE_OUTAGES as exc:
-                # A store call that escaped the gate (store/availability.py) counts too.
-                if not isinstance(exc, StoreUnavailable):
-                    node.gate.failed("request", exc)
-                state["problem"] = Problem.UNAVAILABLE.name.lower()
-                outage = TokensmithError(Problem.UNAVAILABLE, "The store is not answering; retry shortly", retry_after=1)
-                failure = render_error(outage, path, self._source)
-            except HTTPException as exc:
-                problem = _HTTP_PROBLEMS.get(exc.status_code, Problem.MALFORMED_REQUEST)
-                headers = dict(exc.headers or {})
-                if "Allow" in headers:
-                    headers["Allow"] = allow_value(headers["Allow"])
-                failure = render_error(TokensmithError(problem), path, self._source, headers)
+    async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.get("state") or {}
+        handed: _HandedOver | None = state.pop(_HANDED_OVER, None)
+        outcome: bytes | BaseException
+        if handed is not None:
+            started, request_id, trace = handed.started, handed.request_id, handed.trace
+            if handed.outcome is not None:
+                outcome = handed.outcome
             else:
-                status = 200
-                response_started = True
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [*_OK_HEAD, (b"content-length", b"%d" % len(body)), _JSON, request_id_header],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-            status = failure.status_code
-            response_started = True
-            await send({"type": "http.response.start", "status": status, "headers": [*failure.raw_headers, request_id_header]})
-            await send({"type": "http.response.body", "body": failure.body})
-        except Exception:
-            # The traceback goes to the log under the request id; the caller sees the id only.
-            error_log.exception("unhandled error", extra={"request_id": request_id})
-            if not response_started:
-                failure = internal_error(request_id, path, self._source)
-                status = failure.status_code
-                response_started = True
-                await send({"type": "http.response.start", "status": status, "headers": [*failure.raw_headers, request_id_header]})
-                await send({"type": "http.response.body", "body": failure.body})
-        finally:
-            self._finish(scope, status, started, request_id, state)
+                assert handed.suspended is not None
+                outcome = await _outcome(handed.driver.resume(handed.suspended))
+        else:
+            started = time.perf_counter()
+            authorization, request_id = _request_fields(scope)
+            state = _request_state(scope, request_id)
+            scope["app"] = self._starlette  # as Starlette sets it: Request.app, the body's read timeout
+            request = Request(scope, receive)
+            trace = Trace()
 
-    def _finish(self, scope: Scope, status: int, started: float, request_id: str, state: dict[str, Any]) -> None:
-        """The latency, the counts and the access-log line of one answered request."""
+            async def read(head: BodyHead, limit: int) -> bytes:
+                return await read_body(request, limit, head)
+
+            driver = Driver(self._node, endpoint.path, self._source_of(scope), read_body=read)
+            flow = token_exchange(endpoint, TokenRequest(scope["headers"], scope.get("query_string", b""), authorization), self._context, trace)
+            outcome = await _outcome(driver.run(flow))
+        status, headers, body = self.finish(scope, outcome, started, request_id, trace)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def finish(self, scope: Scope, outcome: bytes | BaseException, started: float, request_id: str, trace: Trace) -> tuple[int, Headers, bytes]:
+        """The answer to an exchange's outcome (a 200 body, or what it raised), with
+        its access-log line, latency and counts: the one place a token request ends."""
         path: str = scope["path"]
+        state = _request_state(scope, request_id)
+        state["client_id"] = trace.client_id
+        if trace.authenticated_client_id is not None:
+            state["authenticated_client_id"] = trace.authenticated_client_id
+        request_id_field = (b"x-request-id", request_id.encode("ascii"))
+        if isinstance(outcome, bytes):
+            status, headers, body = 200, [*_OK_HEAD, (b"content-length", b"%d" % len(outcome)), _JSON, request_id_field], outcome
+        else:
+            failure = self._failure(outcome, path, request_id)
+            state["problem"] = _problem_of(outcome)
+            status, headers, body = failure.status_code, [*failure.raw_headers, request_id_field], bytes(failure.body)
         record_request(scope, path, "POST", status, time.perf_counter() - started, True)
         if self._log_requests:
             client = scope.get("client")
-            log_access(
-                request_id,
-                "POST",
-                path,
-                status,
-                state.get("client_id"),
-                client[0] if client else None,
-                round((time.perf_counter() - started) * 1000, 3),
-            )
+            log_access(request_id, "POST", path, status, trace.client_id, client[0] if client else None, round((time.perf_counter() - started) * 1000, 3))
+        return status, headers, body
+
+    def _failure(self, exc: BaseException, path: str, request_id: str) -> Response:
+        if isinstance(exc, TokensmithError):
+            return render_error(exc, path, self._source)
+        if isinstance(exc, STORE_OUTAGES):
+            # A store call that escaped the gate (store/availability.py) counts too.
+            if not isinstance(exc, StoreUnavailable):
+                self._node.gate.failed("request", exc)
+            outage = TokensmithError(Problem.UNAVAILABLE, "The store is not answering; retry shortly", retry_after=1)
+            return render_error(outage, path, self._source)
+        # The traceback goes to the log under the request id; the caller sees the id only.
+        error_log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+        return internal_error(request_id, path, self._source)
+
+    def _source_of(self, scope: Scope) -> Callable[[], str]:
+        return lambda: self._starlette.state.source_addresses.of(scope)
 
 
-def _request_fields(scope: Scope) -> tuple[bytes | None, str]:
+async def _outcome(running: Awaitable[bytes]) -> bytes | BaseException:
+    try:
+        return await running
+    except Exception as exc:
+        return exc
+
+
+def _problem_of(exc: BaseException) -> str:
+    if isinstance(exc, TokensmithError):
+        return exc.problem.name.lower()
+    if isinstance(exc, STORE_OUTAGES):
+        return Problem.UNAVAILABLE.name.lower()
+    return Problem.INTERNAL_ERROR.name.lower()
+
+
+def starlette_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of a token path: the same exchange and driver. In
+    `tokensmith serve` a POST is answered by TokenRoutes before it gets here; the
+    route stays for the other methods (405 with Allow), the OpenAPI document, and
+    the Starlette app served alone (refusals go to its exception handlers)."""
+
+    async def answer(request: Request) -> Response:
+        node: Node = request.app.state.node
+        trace = Trace()
+        state: dict[str, Any] = request.scope.setdefault("state", {})
+
+        async def read(head: BodyHead, limit: int) -> bytes:
+            return await read_body(request, limit, head)
+
+        def source() -> str:
+            return str(request.app.state.source_addresses.of(request.scope))
+
+        driver = Driver(node, endpoint.path, source, read_body=read)
+        token_request = TokenRequest(request.scope["headers"], request.scope.get("query_string", b""), request.headers.get("authorization"))
+        try:
+            body = await driver.run(token_exchange(endpoint, token_request, exchange_context(node), trace))
+        finally:
+            state["client_id"] = trace.client_id
+            if trace.authenticated_client_id is not None:
+                state["authenticated_client_id"] = trace.authenticated_client_id
+        return Response(body, 200, NO_STORE, media_type="application/json")
+
+    return answer
+
+
+def _request_fields(scope: Scope) -> tuple[str | None, str]:
     """The Authorization header field and the request id (the caller's X-Request-Id
     when it is a safe one, else a new one)."""
     authorization: bytes | None = None
     given_id: bytes | None = None
     for name, value in scope["headers"]:
         # The first of each, as Starlette's Headers.get and RequestContext read them
-        # (a repeated Authorization is refused by http/parsing.py form_body).
+        # (a repeated Authorization is refused by http/parsing.py checked_head).
         if name == b"authorization":
             if authorization is None:
                 authorization = value
         elif name == b"x-request-id" and given_id is None:
             given_id = value if SAFE_REQUEST_ID_BYTES.fullmatch(value) else b""
-    return authorization, given_id.decode("ascii") if given_id else new_request_id()
+    request_id = given_id.decode("ascii") if given_id else new_request_id()
+    return (authorization.decode("latin-1") if authorization is not None else None), request_id
 
 
 def _request_state(scope: Scope, request_id: str) -> dict[str, Any]:

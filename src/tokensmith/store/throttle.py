@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from tokensmith import metrics
 from tokensmith.domain.throttling import BruteForcePolicy, IssuanceDecision, ThrottleKey
@@ -41,6 +41,9 @@ class BruteForceGuard:
         self._clock = clock
         self._capacity = capacity
         self._blocks: dict[str, float] = {}  # key text → monotonic instant the block ends
+        # key text → monotonic instant of this process's last failure for it: attempts
+        # on such a key are counted before they are checked (`reserve`).
+        self._failed: dict[str, float] = {}
         self._memory = MemoryFailureCounter(policy, capacity=capacity, clock=clock)
         self._redis = RedisFailureCounter(policy, link) if link is not None else None
         self.announce: Announce | None = None
@@ -88,28 +91,108 @@ class BruteForceGuard:
         while len(self._blocks) > self._capacity:
             del self._blocks[next(iter(self._blocks))]
 
-    async def record_failure(self, keys: Sequence[ThrottleKey]) -> None:
+    # -- counting attempts ahead of their check ---------------------------------------
+    #
+    # Failures are counted after the check, so without more, N guesses sent together
+    # are all checked before the first is counted. A key that failed recently in this
+    # process is therefore "suspect": each attempt on it is counted as a failure before
+    # its check (a reservation), refused at once if that passes the limit, and given
+    # back if the check succeeds. Only the first failure of a key in a window goes
+    # uncounted ahead, once per process: a burst gets at most limit + processes checks.
+
+    def suspects(self, keys: Sequence[ThrottleKey]) -> bool:
+        if not self._failed:
+            return False
+        now = self._clock()
+        window = self.policy.window_seconds
+        return any(now - self._failed.get(key.text(), float("-inf")) < window for key in keys)
+
+    def note_failure(self, keys: Sequence[ThrottleKey]) -> None:
+        now = self._clock()
+        for key in keys:
+            self._failed[key.text()] = now
+        if len(self._failed) > self._capacity:
+            for name in [name for name, at in self._failed.items() if now - at >= self.policy.window_seconds]:
+                del self._failed[name]
+            while len(self._failed) > self._capacity:
+                del self._failed[next(iter(self._failed))]
+
+    def shared(self) -> bool:
+        """Whether counting goes to Redis (so it waits) rather than this process."""
+        return self._redis is not None and self._link is not None and self._link.usable
+
+    def reserve_here(self, keys: Sequence[ThrottleKey], *, known: bool) -> float:
+        """Count an attempt ahead in this process: seconds blocked (refused), or 0."""
+        wait = self.blocked_for(keys)
+        if wait > 0:
+            return wait
+        self._apply(((key, seconds, True) for key, seconds in self._memory.record(keys)), known)
+        return 0.0
+
+    async def reserve(self, keys: Sequence[ThrottleKey], *, known: bool) -> float:
+        """reserve_here, counted in Redis when it answers (one script call)."""
+        wait = self.blocked_for(keys)
+        if wait > 0:
+            return wait
+        outcomes = await self._count(keys)
+        if outcomes is None:
+            return self.reserve_here(keys, known=known)
+        held = max((seconds for _, seconds, new in outcomes if not new), default=0.0)
+        self._apply(outcomes, known)
+        return held  # a block already in force (set by another attempt): refused
+
+    def release_here(self, keys: Sequence[ThrottleKey]) -> None:
+        self._memory.take_back(keys)
+
+    async def release(self, keys: Sequence[ThrottleKey]) -> None:
+        if self.shared():
+            assert self._redis is not None and self._link is not None
+            try:
+                await self._redis.take_back(keys)
+                return
+            except redis_errors() as exc:
+                self._link.failed("release attempt", exc)
+        self._memory.take_back(keys)
+
+    # -- counting failures ------------------------------------------------------------
+
+    def record_here(self, keys: Sequence[ThrottleKey], *, known: bool) -> None:
+        if self.enabled:
+            self._apply(((key, seconds, True) for key, seconds in self._memory.record(keys)), known)
+
+    async def record_failure(self, keys: Sequence[ThrottleKey], *, known: bool = False) -> None:
         if not self.enabled:
             return
-        outcomes: list[tuple[ThrottleKey, float, bool]]
-        if self._redis is not None and self._link is not None and self._link.usable:
-            try:
-                outcomes = await self._redis.record(keys)
-                self._link.succeeded()
-            except redis_errors() as exc:
-                self._link.failed("count failure", exc)
-                outcomes = [(key, seconds, True) for key, seconds in self._memory.record(keys)]
-            else:
-                await self._announce([(key, seconds) for key, seconds, new in outcomes if new])
+        outcomes = await self._count(keys)
+        if outcomes is None:
+            self.record_here(keys, known=known)
         else:
-            outcomes = [(key, seconds, True) for key, seconds in self._memory.record(keys)]
+            self._apply(outcomes, known)
+
+    async def _count(self, keys: Sequence[ThrottleKey]) -> list[tuple[ThrottleKey, float, bool]] | None:
+        """One failure counted in Redis; None when Redis is not to be used now."""
+        if not self.shared():
+            return None
+        assert self._redis is not None and self._link is not None
+        try:
+            outcomes = await self._redis.record(keys)
+        except redis_errors() as exc:
+            self._link.failed("count failure", exc)
+            return None
+        self._link.succeeded()
+        await self._announce([(key, seconds) for key, seconds, new in outcomes if new])
+        return outcomes
+
+    def _apply(self, outcomes: Iterable[tuple[ThrottleKey, float, bool]], known: bool) -> None:
         for key, seconds, new in outcomes:
             self.apply_block(key, seconds)
             if new:
                 metrics.bruteforce_blocks.labels(key.scope.value).inc()
+                # The attempted id is named only when it is a registered client's: an
+                # unknown one may be a secret sent in the wrong field.
                 log.warning(
                     "source blocked after failed authentications",
-                    extra={"scope": key.scope.value, "address": key.address, "client_id": key.client_id or None, "seconds": round(seconds, 3)},
+                    extra={"scope": key.scope.value, "address": key.address, "client_id": (key.client_id or None) if known else None, "seconds": round(seconds, 3)},
                 )
 
     async def _announce(self, blocks: list[tuple[ThrottleKey, float]]) -> None:

@@ -60,6 +60,15 @@ class MemoryFailureCounter:
         return blocks
 
 
+    def take_back(self, keys: Sequence[ThrottleKey]) -> None:
+        """Un-count one failure of each key (an attempt counted ahead that succeeded)."""
+        for key in keys:
+            name = key.text()
+            entry = self._failures.get(name)
+            if entry is not None and entry[1] > 0:
+                self._failures[name] = (entry[0], entry[1] - 1)
+
+
 class MemoryIssuanceCounter:
     """Tokens issued per client in the current and previous fixed windows."""
 

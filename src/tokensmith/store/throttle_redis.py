@@ -62,6 +62,17 @@ return results
 """
 
 
+# An attempt counted ahead that succeeded: one failure less, never below zero, and
+# the window's expiry kept.
+_TAKE_BACK = """
+for i = 1, #KEYS do
+  local failures = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if failures > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+"""
+
+
 def _durations_ms(policy: BruteForcePolicy) -> list[int]:
     """Block lengths for strike 1, 2, ... until the maximum is reached."""
     durations: list[int] = []
@@ -78,6 +89,7 @@ class RedisFailureCounter:
         self._link = link
         self._durations = _durations_ms(policy)
         self._script = link.client.register_script(_RECORD_FAILURE)
+        self._take_back = link.client.register_script(_TAKE_BACK)
 
     def _base(self, key: ThrottleKey) -> str:
         tail = "a" if key.scope is Scope.ADDRESS else "c:" + key.client_id
@@ -107,6 +119,9 @@ class RedisFailureCounter:
             elif value < 0:
                 blocked.append((key, -value / 1000, True))
         return blocked
+
+    async def take_back(self, keys: Sequence[ThrottleKey]) -> None:
+        await self._take_back(keys=[self._base(key) + ":n" for key in keys], args=[])
 
     async def active_blocks(self) -> list[tuple[ThrottleKey, float]]:
         """Every block in force (for a node that (re)joins the fan-out)."""

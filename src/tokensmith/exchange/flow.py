@@ -1,0 +1,112 @@
+"""Where a token request is decided: parse → authenticate → authorise → issue, as a
+generator of needs (exchange/needs.py) that returns the 200 body or raises a
+catalogue refusal. The token itself is built in domain/tokens.py; each endpoint's
+wire format (which parameters, which answer) is an `Endpoint` (http/seed_token.py,
+http/oauth_token.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.domain.grants import choose_audience, grant_scopes
+from tokensmith.domain.secrets import SecretChecker
+from tokensmith.domain.throttling import IssuanceDecision, retry_after
+from tokensmith.domain.tokens import IssuedToken, TokenSigner, issue_token
+from tokensmith.exchange.authentication.authenticate import Trace, authenticate
+from tokensmith.exchange.authentication.client_secret import SECRET_METHODS
+from tokensmith.exchange.authentication.methods import Method, presented_credential
+from tokensmith.exchange.needs import (
+    KeepToken,
+    Need,
+    ReadBody,
+    ReusedToken,
+    Signer,
+    TakeIssuance,
+)
+from tokensmith.http.parsing import (
+    checked_head,
+    form_parameters,
+    query_string_parameters,
+)
+
+# The client authentication methods the token endpoints accept, in the order tried.
+TOKEN_ENDPOINT_METHODS: tuple[Method, ...] = SECRET_METHODS
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeContext:
+    """What every exchange of one node shares: no I/O in any of it."""
+
+    issuer: str
+    default_audience: str
+    checker: SecretChecker
+    max_body_bytes: int
+    seed_max_scope_length: int
+    max_scope_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """A token request as it arrived: header fields (names in lower case), the query
+    string, and the Authorization field (the first one; two are refused)."""
+
+    headers: Iterable[tuple[bytes, bytes]]
+    query_string: bytes
+    authorization: str | None
+
+
+class Endpoint(Protocol):
+    """One token endpoint's wire format."""
+
+    path: str
+    reads_query: bool  # parameters may come in the query string (the seed endpoint)
+    form_required: bool  # the body must be a form (RFC 6749 §4.4.2)
+    scope_refusal: Problem  # a scope the client may not have
+
+    def parameters(self, query: dict[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
+        """The scopes (None: the client's default) and the audience asked for."""
+        ...
+
+    def answer(self, token: IssuedToken, now: int) -> bytes:
+        """The 200 body."""
+        ...
+
+
+def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeContext, trace: Trace) -> Generator[Need, Any, bytes]:
+    # Parse: the query first (nothing to wait for), then the body its head announces.
+    query = query_string_parameters(request.query_string) if endpoint.reads_query else {}
+    head = checked_head(request.headers)
+    body: bytes = yield ReadBody(head, context.max_body_bytes)
+    form = form_parameters(head, body, required=endpoint.form_required)
+    scopes, audience = endpoint.parameters(query, form, context)
+    # Authenticate.
+    credential = presented_credential(request.authorization, form, TOKEN_ENDPOINT_METHODS)
+    if credential is None:
+        raise TokensmithError(Problem.INVALID_CLIENT)
+    client = yield from authenticate(credential, context.checker, trace)
+    # Authorise.
+    granted = grant_scopes(client, scopes, refusal=endpoint.scope_refusal)
+    target = choose_audience(client, audience, context.default_audience)
+    if client.rate_limit is not None:
+        decision: IssuanceDecision = yield TakeIssuance(client.client_id, client.rate_limit)
+        if not decision.allowed:
+            raise TokensmithError(
+                Problem.RATE_LIMITED, "Token issuance limit reached for this client", retry_after=retry_after(decision.retry_after_seconds)
+            )
+    # Issue.
+    signer: TokenSigner | None = yield Signer()
+    if signer is None:
+        raise TokensmithError(Problem.UNAVAILABLE, "No active signing key")
+    now = int(time.time())
+    if client.reuse_tokens:
+        reused: IssuedToken | None = yield ReusedToken(client, granted, target, signer.kid, now)
+        if reused is not None:
+            return endpoint.answer(reused, now)
+    token = issue_token(signer, client, issuer=context.issuer, audience=target, scopes=granted, now=now)
+    if client.reuse_tokens:
+        yield KeepToken(client, granted, target, signer.kid, token)
+    return endpoint.answer(token, now)
