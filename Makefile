@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install bench bench-quick soak timing clean
+.PHONY: run test install bench bench-quick soak timing burst clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ test: $(VENV)/.installed-test
 
 # The benchmark makes its own environment in .bench/ (peers, wrk, py-spy, granian):
 # none of that is a tokensmith dependency. See bench/README.md.
-bench:
+bench: $(VENV)/.installed
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/burst.py
+
+# Guesses released together: how many the brute-force guard lets through unchecked.
+burst: $(VENV)/.installed
+	$(BIN)/python bench/burst.py $(BURST_ARGS)
 
 bench-quick:
 	$(PYTHON) bench/run.py --quick $(BENCH_ARGS)

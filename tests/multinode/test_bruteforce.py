@@ -6,6 +6,8 @@ client calls from 127.0.0.3 and must never be locked out by the attacker."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,6 +57,7 @@ def _deployment(database: str, prefix: str, root: Any) -> Iterator[list[Tokensmi
         bruteforce_backoff_factor="2",
         bruteforce_window_seconds="60",
         trusted_proxies="127.0.0.4/32",
+        max_connections_per_address="1000",
     )
     cluster = make_nodes(root, 2, env)
     cluster[0].cli("db", "upgrade")
@@ -70,6 +73,7 @@ _ATTACKERS = {
     "test_blocks_grow_when_the_guessing_goes_on": "127.0.0.12",
     "test_an_address_trying_many_clients_is_cut_off_for_all_of_them": "127.0.0.13",
     "test_introspection_and_revocation_are_guarded_too": "127.0.0.14",
+    "test_a_burst_released_together_across_two_nodes_is_cut_off_at_the_bound": "127.0.0.15",
 }
 
 
@@ -121,6 +125,27 @@ def test_guessing_one_clients_secret_across_two_nodes_is_cut_off(
         # ... and the real client, calling from its own address, is not locked out.
         assert seed_token(legitimate, node, victim).status_code == 200
         assert oauth_token(legitimate, node, victim).status_code == 200
+
+
+def test_a_burst_released_together_across_two_nodes_is_cut_off_at_the_bound(nodes: list[Tokensmith], attacker: httpx.Client) -> None:
+    """The audit's attack: guesses sent all at once, half to each node. Each process
+    checks at most one guess before it counts attempts ahead (exchange/authentication/
+    authenticate.py), so at most limit + 1 + processes guesses are ever checked."""
+    nodes[0].create_client("burst-victim")
+    burst = 200
+
+    async def release() -> Counter[int]:
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.15", limits=httpx.Limits(max_connections=burst))
+        async with httpx.AsyncClient(transport=transport, timeout=60) as http:
+            answers = await asyncio.gather(*(
+                http.post(f"{nodes[n % 2].url}{SEED}", params={"scope": "edit"}, auth=("burst-victim", f"tks_guess-{n}"))
+                for n in range(burst)
+            ))  # fmt: skip
+        return Counter(answer.status_code for answer in answers)
+
+    statuses = asyncio.run(release())
+    assert set(statuses) <= {401, 429}
+    assert statuses[401] <= CLIENT_FAILURES + 1 + len(nodes), statuses
 
 
 def test_blocks_grow_when_the_guessing_goes_on(nodes: list[Tokensmith], attacker: httpx.Client) -> None:

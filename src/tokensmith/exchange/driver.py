@@ -127,14 +127,16 @@ class Driver:
                     raise Waits
                 return self._reserved(guard.reserve_here(self._keys_for(client_id), known=known), client_id, known)
             case needs.Failed(client_id=client_id, reservation=reservation, known=known):
-                guard = node.bruteforce
-                if guard.enabled and (reservation is None or not reservation.counted) and guard.shared():
-                    raise Waits
                 metrics.authentication_failures.labels(self._endpoint).inc()
+                guard = node.bruteforce
                 if guard.enabled:
                     keys = self._keys_for(client_id)
+                    # Noted at once, before any wait: this process's next attempts from
+                    # the source are counted ahead from here on (on either path).
                     guard.note_failure(keys)
                     if reservation is None or not reservation.counted:
+                        if guard.shared():
+                            raise Waits  # counted in Redis by `later`
                         guard.record_here(keys, known=known)
                 return None
             case needs.Release(reservation=reservation):
@@ -158,6 +160,8 @@ class Driver:
     # -- answers that wait --------------------------------------------------------------
 
     async def later(self, need: needs.Need) -> Any:
+        """The answer to a need `now` refused with Waits (only ever called after it:
+        what `now` did before refusing is not done again)."""
         node = self._node
         match need:
             case needs.LookupClient(client_id=client_id):
@@ -172,12 +176,7 @@ class Driver:
                 keys = self._keys_for(client_id)
                 return self._reserved(await node.bruteforce.reserve(keys, known=known), client_id, known)
             case needs.Failed(client_id=client_id, known=known):
-                # Noted before the first await: this process's next attempts from the
-                # source are reserved from here on, whatever Redis answers.
-                metrics.authentication_failures.labels(self._endpoint).inc()
-                keys = self._keys_for(client_id)
-                node.bruteforce.note_failure(keys)
-                await node.bruteforce.record_failure(keys, known=known)
+                await node.bruteforce.record_failure(self._keys_for(client_id), known=known)
                 return None
             case needs.Release(reservation=reservation):
                 await node.bruteforce.release(self._keys_for(reservation.client_id))

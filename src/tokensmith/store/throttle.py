@@ -11,6 +11,7 @@ and a client with an issuance limit pays one pipelined round trip per token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -44,6 +45,7 @@ class BruteForceGuard:
         # key text → monotonic instant of this process's last failure for it: attempts
         # on such a key are counted before they are checked (`reserve`).
         self._failed: dict[str, float] = {}
+        self._reserving: dict[str, tuple[asyncio.Lock, int]] = {}  # key text → (lock, users)
         self._memory = MemoryFailureCounter(policy, capacity=capacity, clock=clock)
         self._redis = RedisFailureCounter(policy, link) if link is not None else None
         self.announce: Announce | None = None
@@ -130,16 +132,30 @@ class BruteForceGuard:
         return 0.0
 
     async def reserve(self, keys: Sequence[ThrottleKey], *, known: bool) -> float:
-        """reserve_here, counted in Redis when it answers (one script call)."""
-        wait = self.blocked_for(keys)
-        if wait > 0:
-            return wait
-        outcomes = await self._count(keys)
-        if outcomes is None:
-            return self.reserve_here(keys, known=known)
-        held = max((seconds for _, seconds, new in outcomes if not new), default=0.0)
-        self._apply(outcomes, known)
-        return held  # a block already in force (set by another attempt): refused
+        """reserve_here, counted in Redis when it answers (one script call). This
+        process's attempts on one key go to Redis one at a time: a burst does not
+        become a burst of Redis calls, and once one of them sets the block the rest
+        are refused here without a call."""
+        name = keys[-1].text()
+        lock, users = self._reserving.get(name) or (asyncio.Lock(), 0)
+        self._reserving[name] = (lock, users + 1)
+        try:
+            async with lock:
+                wait = self.blocked_for(keys)
+                if wait > 0:
+                    return wait
+                outcomes = await self._count(keys)
+                if outcomes is None:
+                    return self.reserve_here(keys, known=known)
+                held = max((seconds for _, seconds, new in outcomes if not new), default=0.0)
+                self._apply(outcomes, known)
+                return held  # a block already in force (set by another attempt): refused
+        finally:
+            lock, users = self._reserving[name]
+            if users == 1:
+                del self._reserving[name]
+            else:
+                self._reserving[name] = (lock, users - 1)
 
     def release_here(self, keys: Sequence[ThrottleKey]) -> None:
         self._memory.take_back(keys)
