@@ -20,7 +20,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.exchange.authentication.authenticate import Trace
 from tokensmith.exchange.driver import Driver, Suspended
 from tokensmith.exchange.flow import TokenRequest, token_exchange
-from tokensmith.exchange.needs import InThread, LookupClient
+from tokensmith.exchange.needs import Admit, InThread
 from tokensmith.http.seed_token import ENDPOINT as SEED
 from tokensmith.http.token_route import exchange_context
 from tokensmith.node import Node
@@ -54,11 +54,11 @@ def driver(node: Node) -> Driver:
     return Driver(node, SEED.path, lambda: "127.0.0.1", body=b"")
 
 
-def test_a_cold_client_stops_the_no_wait_run_at_its_lookup_and_resumes_there(node: Node) -> None:
+def test_a_cold_client_stops_the_no_wait_run_at_its_admission_and_resumes_there(node: Node) -> None:
     node.client_cache.clear()
     run = driver(node)
     stopped = run.run_now(exchange(node, "fresh", SECRETS["fresh"]))
-    assert isinstance(stopped, Suspended) and stopped.need == LookupClient("fresh")
+    assert isinstance(stopped, Suspended) and stopped.need == Admit("fresh", look_up=True)
     body = asyncio.run(run.resume(stopped))
     assert json.loads(body)["token_type"] == "Bearer"
     # Now warm: the whole exchange finishes without waiting.

@@ -2,7 +2,11 @@
 counters and store. `run_now` answers only what needs no waiting and stops at the
 first need that would wait (the protocol's no-I/O path: http/protocol.py); `run`
 awaits what it must; `resume` goes on from where `run_now` stopped, so a request is
-never decided twice."""
+never decided twice.
+
+Each need has an answer without waiting (`_now_*`, which raises Waits when it cannot)
+and, where it can wait, one that awaits (`_later_*`). A `_later_*` is only ever called
+after its `_now_*` raised Waits: what the `_now_*` did before raising is not redone."""
 
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ BodyReader = Callable[[BodyHead, int], Awaitable[bytes]]
 _SLOW_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokensmith-slow-check")
 
 
+_NOT_YET = object()
+
+
 class Waits(Exception):
     """A need that cannot be answered without waiting."""
 
@@ -45,6 +52,8 @@ class Driver:
     arrived; otherwise `read_body` reads it. `source` gives the caller's address,
     asked only when the brute-force guard needs it."""
 
+    __slots__ = ("_node", "_endpoint", "_source", "_body", "_read_body", "_keys", "_admitted")
+
     def __init__(
         self, node: Node, endpoint: str, source: Callable[[], str], *, body: bytes | None = None, read_body: BodyReader | None = None
     ) -> None:
@@ -54,6 +63,7 @@ class Driver:
         self._body = body
         self._read_body = read_body
         self._keys: tuple[ThrottleKey, ...] | None = None
+        self._admitted: Any = _NOT_YET  # a client looked up by _now_admit before it had to wait
 
     # -- running ---------------------------------------------------------------------
 
@@ -61,137 +71,170 @@ class Driver:
         """The flow's result if it finishes without waiting, else where it stopped.
         A refusal raises as the flow raises it."""
         answer: Any = None
-        now = self.now
+        answers = _NOW
         while True:
             try:
                 need = flow.send(answer)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             try:
-                answer = now(need)
+                answer = answers[type(need)](self, need)
             except Waits:
                 return Suspended(flow, need)
 
     async def run(self, flow: Flow[T]) -> T:
-        return await self._go(flow, None, False)
+        return await self._go(flow, None)
 
     async def resume(self, suspended: Suspended) -> Any:
-        return await self._go(suspended.flow, suspended.need, True)
+        return await self._go(suspended.flow, suspended.need)
 
-    async def _go(self, flow: Flow[T], pending: needs.Need | None, has_pending: bool) -> T:
-        answer: Any = await self.later(pending) if has_pending and pending is not None else None
+    async def _go(self, flow: Flow[T], pending: needs.Need | None) -> T:
+        answer: Any = await _LATER[type(pending)](self, pending) if pending is not None else None
         while True:
             try:
                 need = flow.send(answer)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             try:
-                answer = self.now(need)
+                answer = _NOW[type(need)](self, need)
             except Waits:
-                answer = await self.later(need)
+                answer = await _LATER[type(need)](self, need)
 
-    # -- answers without waiting ----------------------------------------------------------
+    # -- answers without waiting ------------------------------------------------------
 
-    def now(self, need: needs.Need) -> Any:
-        node = self._node
-        match need:
-            case needs.LookupClient(client_id=client_id):
-                cached, client = node.client_cache.fresh(client_id)
-                if not cached:
-                    raise Waits
-                node.client_cache.count_hit()
-                return client
-            case needs.Signer():
-                ring = node.key_cache
-                if not ring.is_fresh():
-                    raise Waits
-                ring.count_hit()
-                return ring.signer
-            case needs.ReadBody(head=head, limit=limit):
-                if self._body is None:
-                    raise Waits
-                return received_body(head, self._body, limit)
-            case needs.BlockedFor(client_id=client_id):
-                guard = node.bruteforce
-                if not (guard.enabled and guard.holds_blocks()):
-                    return 0.0
-                wait = guard.blocked_for(self._keys_for(client_id))
-                if wait > 0:
-                    metrics.throttled.labels(self._endpoint, "bruteforce").inc()
-                return wait
-            case needs.Reserve(client_id=client_id, needed=needed, known=known):
-                guard = node.bruteforce
-                if not guard.enabled or not (needed or guard.suspects(self._keys_for(client_id))):
-                    return None
-                if guard.shared():
-                    raise Waits
-                return self._reserved(guard.reserve_here(self._keys_for(client_id), known=known), client_id, known)
-            case needs.Failed(client_id=client_id, reservation=reservation, known=known):
-                metrics.authentication_failures.labels(self._endpoint).inc()
-                guard = node.bruteforce
-                if guard.enabled:
-                    keys = self._keys_for(client_id)
-                    # Noted at once, before any wait: this process's next attempts from
-                    # the source are counted ahead from here on (on either path).
-                    guard.note_failure(keys)
-                    if reservation is None or not reservation.counted:
-                        if guard.shared():
-                            raise Waits  # counted in Redis by `later`
-                        guard.record_here(keys, known=known)
-                return None
-            case needs.Release(reservation=reservation):
-                guard = node.bruteforce
-                if guard.shared():
-                    raise Waits
-                guard.release_here(self._keys_for(reservation.client_id))
-                return None
-            case needs.ReusedToken():
-                if node.reuse is None:
-                    return None
+    def _now_signer(self, need: needs.Signer) -> Any:
+        ring = self._node.key_cache
+        if not ring.is_fresh():
+            raise Waits
+        ring.count_hit()
+        return ring.signer
+
+    def _now_body(self, need: needs.ReadBody) -> bytes:
+        if self._body is None:
+            raise Waits
+        return received_body(need.head, self._body, need.limit)
+
+    def _now_admit(self, need: needs.Admit) -> needs.Admission:
+        guard = self._node.bruteforce
+        enabled = guard.enabled
+        if enabled and guard.holds_blocks():  # in-process: no round trip
+            wait = guard.blocked_for(self._keys_for(need.client_id))
+            if wait > 0:
+                metrics.throttled.labels(self._endpoint, "bruteforce").inc()
+                return needs.Admission(wait, None, None)
+        client = None
+        if need.look_up:
+            cache = self._node.client_cache
+            cached, client = cache.fresh(need.client_id)
+            if not cached:
                 raise Waits
-            case needs.KeepToken(client=client, scopes=scopes, audience=audience, kid=kid, token=token):
-                if node.reuse is not None:
-                    node.reuse.keep(client, scopes, audience, kid, token)
-                return None
-            case needs.InThread() | needs.TakeIssuance():
-                raise Waits
-        raise TypeError(f"unknown need {type(need).__name__}")
+            cache.count_hit()
+        if not (enabled and guard.suspects_any() and guard.suspects(self._keys_for(need.client_id))):
+            return needs.Admission(0.0, client, None)  # no recent failure from this source
+        if guard.shared():
+            self._admitted = client  # _later_admit goes on from the count ahead
+            raise Waits
+        reservation = self._reserved(guard.reserve_here(self._keys_for(need.client_id), known=client is not None), need.client_id, client is not None)
+        return needs.Admission(reservation.blocked_for, client, reservation)
+
+    def _now_reserve(self, need: needs.Reserve) -> needs.Reservation | None:
+        guard = self._node.bruteforce
+        if not guard.enabled:
+            return None
+        if guard.shared():
+            raise Waits
+        return self._reserved(guard.reserve_here(self._keys_for(need.client_id), known=need.known), need.client_id, need.known)
+
+    def _now_failed(self, need: needs.Failed) -> None:
+        metrics.authentication_failures.labels(self._endpoint).inc()
+        guard = self._node.bruteforce
+        if not guard.enabled:
+            return
+        keys = self._keys_for(need.client_id)
+        # Noted at once, before any wait: this process's next attempts from the source
+        # are counted ahead from here on (on either path).
+        guard.note_failure(keys)
+        if need.reservation is None or not need.reservation.counted:
+            if guard.shared():
+                raise Waits  # counted in Redis by _later_failed
+            guard.record_here(keys, known=need.known)
+
+    def _now_release(self, need: needs.Release) -> None:
+        guard = self._node.bruteforce
+        if guard.shared():
+            raise Waits
+        guard.release_here(self._keys_for(need.reservation.client_id))
+
+    def _now_reused(self, need: needs.ReusedToken) -> None:
+        if self._node.reuse is None:
+            return None
+        raise Waits
+
+    def _now_keep(self, need: needs.KeepToken) -> None:
+        reuse = self._node.reuse
+        if reuse is not None:
+            reuse.keep(need.client, need.scopes, need.audience, need.kid, need.token)
+
+    def _waits(self, need: needs.Need) -> Any:
+        raise Waits
 
     # -- answers that wait --------------------------------------------------------------
 
-    async def later(self, need: needs.Need) -> Any:
-        """The answer to a need `now` refused with Waits (only ever called after it:
-        what `now` did before refusing is not done again)."""
-        node = self._node
-        match need:
-            case needs.LookupClient(client_id=client_id):
-                return await node.client_cache.get(client_id)
-            case needs.Signer():
-                await node.key_cache.refresh_if_stale()
-                return node.key_cache.signer
-            case needs.ReadBody(head=head, limit=limit):
-                assert self._read_body is not None
-                return await self._read_body(head, limit)
-            case needs.Reserve(client_id=client_id, known=known):
-                keys = self._keys_for(client_id)
-                return self._reserved(await node.bruteforce.reserve(keys, known=known), client_id, known)
-            case needs.Failed(client_id=client_id, known=known):
-                await node.bruteforce.record_failure(self._keys_for(client_id), known=known)
-                return None
-            case needs.Release(reservation=reservation):
-                await node.bruteforce.release(self._keys_for(reservation.client_id))
-                return None
-            case needs.InThread(call=call):
-                return await asyncio.get_running_loop().run_in_executor(_SLOW_CHECKS, call)
-            case needs.TakeIssuance(client_id=client_id, per_minute=per_minute):
-                decision = await node.issuance.take(client_id, per_minute)
-                if not decision.allowed:
-                    metrics.throttled.labels(self._endpoint, "issuance").inc()
-                return decision
-            case needs.ReusedToken(client=client, scopes=scopes, audience=audience, kid=kid, now=now):
-                assert node.reuse is not None
-                return await node.reuse.find(client, scopes, audience, kid, now)
-        return self.now(need)
+    async def _later_admit(self, need: needs.Admit) -> needs.Admission:
+        guard = self._node.bruteforce
+        if self._admitted is _NOT_YET:
+            # The lookup waited: the source may have been blocked meanwhile, and the
+            # count ahead (if any) must come after the lookup, right before the check.
+            client = await self._node.client_cache.get(need.client_id) if need.look_up else None
+            if guard.enabled and guard.holds_blocks():
+                wait = guard.blocked_for(self._keys_for(need.client_id))
+                if wait > 0:
+                    metrics.throttled.labels(self._endpoint, "bruteforce").inc()
+                    return needs.Admission(wait, None, None)
+            if not (guard.enabled and guard.suspects_any() and guard.suspects(self._keys_for(need.client_id))):
+                return needs.Admission(0.0, client, None)
+        else:
+            client, self._admitted = self._admitted, _NOT_YET
+        known = client is not None
+        if not guard.shared():
+            blocked = guard.reserve_here(self._keys_for(need.client_id), known=known)
+        else:
+            blocked = await guard.reserve(self._keys_for(need.client_id), known=known)
+        reservation = self._reserved(blocked, need.client_id, known)
+        return needs.Admission(reservation.blocked_for, client, reservation)
+
+    async def _later_signer(self, need: needs.Signer) -> Any:
+        ring = self._node.key_cache
+        await ring.refresh_if_stale()
+        return ring.signer
+
+    async def _later_body(self, need: needs.ReadBody) -> bytes:
+        assert self._read_body is not None
+        return await self._read_body(need.head, need.limit)
+
+    async def _later_reserve(self, need: needs.Reserve) -> needs.Reservation:
+        blocked = await self._node.bruteforce.reserve(self._keys_for(need.client_id), known=need.known)
+        return self._reserved(blocked, need.client_id, need.known)
+
+    async def _later_failed(self, need: needs.Failed) -> None:
+        await self._node.bruteforce.record_failure(self._keys_for(need.client_id), known=need.known)
+
+    async def _later_release(self, need: needs.Release) -> None:
+        await self._node.bruteforce.release(self._keys_for(need.reservation.client_id))
+
+    async def _later_in_thread(self, need: needs.InThread) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(_SLOW_CHECKS, need.call)
+
+    async def _later_issuance(self, need: needs.TakeIssuance) -> Any:
+        decision = await self._node.issuance.take(need.client_id, need.per_minute)
+        if not decision.allowed:
+            metrics.throttled.labels(self._endpoint, "issuance").inc()
+        return decision
+
+    async def _later_reused(self, need: needs.ReusedToken) -> Any:
+        reuse = self._node.reuse
+        assert reuse is not None
+        return await reuse.find(need.client, need.scopes, need.audience, need.kid, need.now)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -206,3 +249,27 @@ class Driver:
             return needs.Reservation(client_id, known, blocked_for, counted=False)
         return needs.Reservation(client_id, known, 0.0, counted=True)
 
+
+_NOW: dict[type, Callable[[Driver, Any], Any]] = {
+    needs.ReadBody: Driver._now_body,
+    needs.Admit: Driver._now_admit,
+    needs.Reserve: Driver._now_reserve,
+    needs.Release: Driver._now_release,
+    needs.Failed: Driver._now_failed,
+    needs.InThread: Driver._waits,
+    needs.TakeIssuance: Driver._waits,
+    needs.Signer: Driver._now_signer,
+    needs.ReusedToken: Driver._now_reused,
+    needs.KeepToken: Driver._now_keep,
+}
+_LATER: dict[type, Callable[[Driver, Any], Awaitable[Any]]] = {
+    needs.ReadBody: Driver._later_body,
+    needs.Admit: Driver._later_admit,
+    needs.Reserve: Driver._later_reserve,
+    needs.Release: Driver._later_release,
+    needs.Failed: Driver._later_failed,
+    needs.InThread: Driver._later_in_thread,
+    needs.TakeIssuance: Driver._later_issuance,
+    needs.Signer: Driver._later_signer,
+    needs.ReusedToken: Driver._later_reused,
+}

@@ -31,6 +31,7 @@ from tokensmith.http.parsing import (
     checked_head,
     form_parameters,
     query_string_parameters,
+    received_body,
 )
 
 # The client authentication methods the token endpoints accept, in the order tried.
@@ -49,14 +50,16 @@ class ExchangeContext:
     max_scope_length: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and frozen costs twice as much
 class TokenRequest:
     """A token request as it arrived: header fields (names in lower case), the query
-    string, and the Authorization field (the first one; two are refused)."""
+    string, the Authorization field (the first one; two are refused), and the body
+    when it has all arrived already (else the exchange asks for it)."""
 
     headers: Iterable[tuple[bytes, bytes]]
     query_string: bytes
     authorization: str | None
+    body: bytes | None = None
 
 
 class Endpoint(Protocol):
@@ -80,7 +83,8 @@ def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeC
     # Parse: the query first (nothing to wait for), then the body its head announces.
     query = query_string_parameters(request.query_string) if endpoint.reads_query else {}
     head = checked_head(request.headers)
-    body: bytes = yield ReadBody(head, context.max_body_bytes)
+    limit = context.max_body_bytes
+    body: bytes = received_body(head, request.body, limit) if request.body is not None else (yield ReadBody(head, limit))
     form = form_parameters(head, body, required=endpoint.form_required)
     scopes, audience = endpoint.parameters(query, form, context)
     # Authenticate.

@@ -2,7 +2,9 @@
 answer; the driver (exchange/driver.py) answers at once when it can without I/O,
 and otherwise awaits it. Keeping every effect behind a need is what lets one flow
 serve the protocol's no-I/O path and the ASGI route alike, and lets a new client
-authentication method (a JWKS fetch, a replay check) add a need instead of a path."""
+authentication method (a JWKS fetch, a replay check) add a need instead of a path.
+The needs are few per token (a warm token costs two) and plain slotted records: each
+one is built, yielded and answered on the hot path."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from tokensmith.domain.tokens import IssuedToken
 from tokensmith.http.parsing import BodyHead
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadBody:
     """The request's body, whole, as its head announced it (at most `limit` bytes)."""
 
@@ -23,35 +25,37 @@ class ReadBody:
     limit: int
 
 
-@dataclass(frozen=True, slots=True)
-class BlockedFor:
-    """Seconds the source (with this client id) is still blocked for; 0 when it is not.
-    Answered from this process's blocks: never I/O."""
+@dataclass(slots=True)
+class Admit:
+    """The guard's word on this source, then the client registered under the id (None
+    when unknown, or when `look_up` is False: an id or secret no client can have),
+    then, if this source failed recently, the attempt counted ahead of its check.
+    One need, answered in that order: whatever waits (the lookup, Redis), the count
+    ahead comes after it and before the check, so concurrent guesses cannot all be
+    checked before any is counted. Answers an Admission."""
 
-    client_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class LookupClient:
-    """The client registered under this id, or None."""
-
-    client_id: str
+    client_id: str  # as presented, cut to the longest id a client can have
+    look_up: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class Admission:
+    blocked_for: float  # > 0: refused, the source is blocked
+    client: Client | None
+    reservation: Reservation | None
+
+
+@dataclass(slots=True)
 class Reserve:
-    """Count an attempt against the brute-force guard before its credentials are
-    checked, so that concurrent guesses cannot all be checked before any of them is
-    counted. `needed`: the check will wait (a thread), so it must be counted first
-    whatever the guard has seen. Answers a Reservation, or None when the guard saw
-    no reason to count ahead (no recent failure from this source)."""
+    """Count an attempt ahead of its check whatever the guard has seen, because the
+    check will wait (a thread) and others could be checked meanwhile. Answers a
+    Reservation, or None when the guard is off."""
 
     client_id: str
-    needed: bool
     known: bool  # the id is a registered client's (only then may a log name it)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reservation:
     client_id: str
     known: bool
@@ -59,14 +63,14 @@ class Reservation:
     counted: bool  # the attempt was counted as a failure ahead of the check
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Release:
     """The reserved attempt succeeded: take back the failure counted ahead."""
 
     reservation: Reservation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Failed:
     """A failed authentication, to count (unless its reservation counted it already)."""
 
@@ -76,14 +80,14 @@ class Failed:
     known: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InThread:
     """Run a blocking call (an argon2 check) off the event loop and answer its result."""
 
     call: Callable[[], Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TakeIssuance:
     """May this client be issued one more token under its per-minute limit?"""
 
@@ -91,12 +95,12 @@ class TakeIssuance:
     per_minute: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Signer:
     """The active signer of a fresh key ring, or None when the ring has none."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReusedToken:
     """A still-fresh token of this grant to hand back (store/reuse.py), or None.
     Answered None at once for a server without token reuse."""
@@ -108,7 +112,7 @@ class ReusedToken:
     now: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KeepToken:
     """Remember a token just signed for its grant (token reuse)."""
 
@@ -119,4 +123,4 @@ class KeepToken:
     token: IssuedToken
 
 
-Need = ReadBody | BlockedFor | LookupClient | Reserve | Release | Failed | InThread | TakeIssuance | Signer | ReusedToken | KeepToken
+Need = ReadBody | Admit | Reserve | Release | Failed | InThread | TakeIssuance | Signer | ReusedToken | KeepToken

@@ -102,6 +102,10 @@ class BruteForceGuard:
     # back if the check succeeds. Only the first failure of a key in a window goes
     # uncounted ahead, once per process: a burst gets at most limit + processes checks.
 
+    def suspects_any(self) -> bool:
+        """Whether any key failed recently in this process (else none need be worked out)."""
+        return bool(self._failed)
+
     def suspects(self, keys: Sequence[ThrottleKey]) -> bool:
         if not self._failed:
             return False

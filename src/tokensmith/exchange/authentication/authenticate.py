@@ -21,15 +21,7 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import retry_after
 from tokensmith.exchange.authentication.methods import Credential
-from tokensmith.exchange.needs import (
-    BlockedFor,
-    Failed,
-    LookupClient,
-    Need,
-    Release,
-    Reservation,
-    Reserve,
-)
+from tokensmith.exchange.needs import Admission, Admit, Failed, Need, Release, Reserve
 
 
 @dataclass(slots=True)
@@ -46,16 +38,17 @@ def authenticate(credential: Credential, checker: SecretChecker, trace: Trace) -
     else 401 invalid_client for any credential failure (which is counted)."""
     client_id = credential.client_id[:MAX_CLIENT_ID_LENGTH]
     trace.method = credential.method
-    wait: float = yield BlockedFor(client_id)
-    if wait > 0:
-        raise _blocked(wait)
-    client: Client | None = (yield LookupClient(credential.client_id)) if credential.is_plausible() else None
+    admission: Admission = yield Admit(client_id, credential.is_plausible())
+    if admission.blocked_for > 0:
+        raise _blocked(admission.blocked_for)
+    client, reservation = admission.client, admission.reservation
     if client is not None:
         trace.client_id = client.client_id
     now = int(time.time())
-    reservation: Reservation | None = yield Reserve(client_id, credential.waits(client, checker, now), client is not None)
-    if reservation is not None and reservation.blocked_for > 0:
-        raise _blocked(reservation.blocked_for)
+    if reservation is None and credential.waits(client, checker, now):
+        reservation = yield Reserve(client_id, client is not None)
+        if reservation is not None and reservation.blocked_for > 0:
+            raise _blocked(reservation.blocked_for)
     proven = yield from credential.verify(client, checker, now)
     if not proven or client is None:
         yield Failed(client_id, reservation, credential.method, client is not None)

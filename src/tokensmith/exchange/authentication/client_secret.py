@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -25,10 +24,12 @@ from tokensmith.http.parsing import malformed
 MAX_AUTHORIZATION_LENGTH = 4096
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class SecretCredential:
-    method: str
-    credentials: ClientCredentials
+    __slots__ = ("method", "credentials")
+
+    def __init__(self, method: str, credentials: ClientCredentials) -> None:
+        self.method = method
+        self.credentials = credentials
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"SecretCredential({self.method}, client_id={self.credentials.client_id!r})"
@@ -42,7 +43,7 @@ class SecretCredential:
 
     def waits(self, client: Client | None, checker: SecretChecker, now: int) -> bool:
         # An imported secret not yet checked in this process costs an argon2 run.
-        return client is not None and checker.needs_slow_check(self.credentials.client_secret, client.secrets, now)
+        return client is not None and client.has_imported_secret and checker.needs_slow_check(self.credentials.client_secret, client.secrets, now)
 
     def verify(self, client: Client | None, checker: SecretChecker, now: int) -> Generator[Need, Any, bool]:
         if self.waits(client, checker, now):
