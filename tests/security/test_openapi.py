@@ -15,13 +15,13 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
 from tokensmith.domain.errors import Problem
 from tokensmith.domain.lifetimes import FixedLifetime
 from tokensmith.domain.registration import build_client
 from tokensmith.http import openapi
 from tokensmith.http.app import create_app
-from tokensmith.node import Node
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -34,7 +34,7 @@ def _starlette(app: Any) -> Starlette:
 
 
 def _app(tmp_path: Path, **settings: Any) -> Starlette:
-    node = Node.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}", **settings))
+    node = open_node(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}", **settings), create=True)
     return _starlette(create_app(node))
 
 
