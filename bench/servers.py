@@ -205,11 +205,15 @@ def _scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=STATE / "tmp"))
 
 
-def _run_json(command: list[str], env: dict[str, str], cwd: Path = REPO) -> dict[str, Any]:
+def _run(command: list[str], env: dict[str, str], cwd: Path = REPO) -> str:
     result = subprocess.run(command, env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-800:]}")
-    return json.loads(result.stdout)
+    return result.stdout
+
+
+def _run_json(command: list[str], env: dict[str, str], cwd: Path = REPO) -> dict[str, Any]:
+    return json.loads(_run(command, env, cwd))
 
 
 # -- tokensmith ---------------------------------------------------------------------
@@ -250,6 +254,7 @@ def tokensmith(
         "TOKENSMITH_HOST": "127.0.0.1",
         **(extra_env or {}),
     }
+    _run([*cli, "db", "upgrade"], env)  # only the creating commands make a SQLite store
     created = _run_json(
         [*cli, "clients", "create", "--client-id", client_id, "--scope", "edit", "--json",
          *(["--reuse-tokens"] if reuse_tokens else [])],

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tokensmith.cli.context import open_node
+from tokensmith.config import Settings
 from tokensmith.store.database import create_engine, head_revision, is_at_head, upgrade
+
+
+def empty_store(database: Path) -> sa.Engine:
+    """A store made as `tokensmith db upgrade` begins one (the file and its key), with no schema yet."""
+    open_node(Settings(database_url=f"sqlite:///{database}"), create=True).engine.dispose()
+    return create_engine(f"sqlite:///{database}")
 
 
 def run(program: str, database: Path) -> subprocess.CompletedProcess[str]:
@@ -35,8 +43,9 @@ def test_serving_modules_do_not_import_alembic(tmp_path: Path) -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_serve_upgrades_a_fresh_store_in_a_child_and_loads_no_alembic(tmp_path: Path) -> None:
+def test_serve_upgrades_a_store_without_schema_in_a_child_and_loads_no_alembic(tmp_path: Path) -> None:
     database = tmp_path / "fresh.db"
+    empty_store(database).dispose()
     done = run(
         """
         import sys
@@ -60,7 +69,7 @@ def test_serve_upgrades_a_fresh_store_in_a_child_and_loads_no_alembic(tmp_path: 
 
 
 def test_is_at_head_knows_an_old_or_empty_schema(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = empty_store(tmp_path / "old.db")
     try:
         assert not is_at_head(engine)  # empty: no version table
         upgrade(engine, "0004")
@@ -74,7 +83,7 @@ def test_is_at_head_knows_an_old_or_empty_schema(tmp_path: Path) -> None:
 
 def test_serve_reports_a_failing_upgrade_on_one_line(tmp_path: Path) -> None:
     database = tmp_path / "broken.db"
-    engine = create_engine(f"sqlite:///{database}")
+    engine = empty_store(database)
     with engine.begin() as connection:  # a version no migration knows
         connection.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
         connection.execute(sa.text("INSERT INTO alembic_version VALUES ('9999')"))

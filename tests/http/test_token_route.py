@@ -38,6 +38,8 @@ class Harness:
         url = f"sqlite:///{tmp_path / 'route.db'}"
         env = {"TOKENSMITH_DATABASE_URL": url, "TOKENSMITH_AUDIT_LOG": "off", "PATH": "/usr/bin:/bin"}
         made = {}
+        # Only a creating command makes a SQLite store; the others refuse a missing one.
+        subprocess.run([sys.executable, "-m", "tokensmith", "db", "upgrade"], env=env, capture_output=True, check=True, cwd=tmp_path)
         for client_id, extra in (("route", ["--audience", AUDIENCE]), ("limited", ["--rate-limit", "1"])):
             done = subprocess.run(
                 [sys.executable, "-m", "tokensmith", "clients", "create", "--client-id", client_id, "--scope", "edit",

@@ -17,6 +17,7 @@ from tests.support.services import fresh_postgres_database
 from tokensmith.domain.key_encryption import KeyEncryption, decode_kek, generate_kek
 from tokensmith.domain.secrets import SecretChecker, generate_secret
 from tokensmith.store.database import create_engine, current_revision, head_revision, upgrade
+from tokensmith.store.sqlite_files import create_owner_only
 
 PREVIOUS = "0002"
 
@@ -24,6 +25,7 @@ PREVIOUS = "0002"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
+        create_owner_only(tmp_path / "store.db")  # the engine opens only an existing store
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     request.getfixturevalue("postgres_service")

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from tests.e2e.wire import SEED_ERROR_KEYS
+from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
 from tokensmith.http import explorer
 from tokensmith.http.app import create_app
-from tokensmith.node import Node
 
 
 class References(HTMLParser):
@@ -121,7 +121,7 @@ def test_each_file_is_read_on_its_first_request_not_when_the_app_is_made(tmp_pat
     reads: list[str] = []
     read = explorer.read_asset
     monkeypatch.setattr(explorer, "read_asset", lambda name: reads.append(name) or read(name))
-    node = Node.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}"))
+    node = open_node(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}"), create=True)
     app = create_app(node)
     assert reads == []  # a worker that never serves /docs never holds the 1.2 MB bundle
 

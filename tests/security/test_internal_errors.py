@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tests.e2e.wire import SEED_ERROR_KEYS
+from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
 from tokensmith.http import discovery, introspection, request_context
 from tokensmith.http.app import create_app
-from tokensmith.node import Node
 
 SECRET_TEXT = "secret-ish text: db password hunter2"
 JWKS = "/.well-known/jwks.json"
@@ -76,7 +76,7 @@ async def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, captured: Capt
     # Before create_app, which mounts the handlers it finds on the modules.
     monkeypatch.setattr(discovery, "jwks", fail)
     monkeypatch.setattr(introspection, "introspect", fail)
-    node = Node.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}", error_source="AGT"))
+    node = open_node(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}", error_source="AGT"), create=True)
     transport = httpx.ASGITransport(app=create_app(node))
     async with httpx.AsyncClient(transport=transport, base_url="http://tokensmith.test") as http:
         yield http

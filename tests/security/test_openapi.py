@@ -15,13 +15,13 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
 from tokensmith.domain.errors import Problem
 from tokensmith.domain.lifetimes import FixedLifetime
 from tokensmith.domain.registration import build_client
 from tokensmith.http import openapi
 from tokensmith.http.app import create_app
-from tokensmith.node import Node
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -34,7 +34,7 @@ def _starlette(app: Any) -> Starlette:
 
 
 def _app(tmp_path: Path, **settings: Any) -> Starlette:
-    node = Node.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}", **settings))
+    node = open_node(Settings(database_url=f"sqlite:///{tmp_path / 'tokensmith.db'}", **settings), create=True)
     return _starlette(create_app(node))
 
 
@@ -183,3 +183,29 @@ def test_the_document_is_valid_openapi_3_1_and_3_0(tmp_path: Path) -> None:
     for schema, version in ((definitions.OPENAPI_31, document["openapi"]), (definitions.OPENAPI_30, "3.0.3")):
         errors = [str(error) for error in jsonschema_rs.validator_for(schema).iter_errors({**document, "openapi": version})]
         assert not errors, errors[:5]
+
+
+FORM_OPERATIONS = ("/v1/api/oauth/token", "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke")
+
+
+@pytest.mark.parametrize("path", FORM_OPERATIONS)
+def test_a_form_the_schema_allows_never_holds_a_second_authentication_method(tmp_path: Path, path: str) -> None:
+    """With the Basic credentials the operations require, a form secret (or another client
+    id) is 400 (RFC 6749 §2.3): the schema lists neither field, the prose says when they
+    apply, and so a schema-valid request is not refused for carrying them."""
+    operation = _document(_app(tmp_path))["paths"][path]["post"]
+    assert operation["security"] == [{"clientSecretBasic": []}]
+    body = operation["requestBody"]
+    assert not {"client_id", "client_secret"} & body["content"]["application/x-www-form-urlencoded"]["schema"]["properties"].keys()
+    assert "client_secret_post" in body["description"] and "never both" in body["description"]
+
+
+def test_the_token_endpoints_are_declared_as_client_credentials_token_urls(tmp_path: Path) -> None:
+    """Where a well-formed request may still be refused for what the store holds (a scope or
+    audience not registered for the client: RFC 6749 §5.2, RFC 8707), the document says it
+    is a token URL, which is how tools such as Schemathesis know that 400 is an answer there."""
+    schemes = _document(_app(tmp_path))["components"]["securitySchemes"]
+    token_urls = {
+        scheme["flows"]["clientCredentials"]["tokenUrl"] for scheme in schemes.values() if scheme["type"] == "oauth2"
+    }
+    assert token_urls == {"/v1/api/oauth/token", "/oauth2/token"}

@@ -1,16 +1,20 @@
 """Schemathesis (v4) against a real `tokensmith serve`, driven by /openapi.json: every
 check (`--checks all`) over the examples, coverage and fuzzing phases, with a real
-client's credentials. Zero failures.
+client's credentials. Zero failures, with the fixed seed and with a random one.
 
 What the run departs from Schemathesis's defaults in, and why, is in
-tests/security/schemathesis.toml; no check is switched off. The seed is fixed so a
-failure in CI reproduces locally (the output ends with `st replay` commands and the
-seed), and the number of examples keeps the run to well under a minute on two cores.
+tests/security/schemathesis.toml; no check is switched off. One run has a fixed seed
+so that a failure in CI reproduces locally; the other a fresh seed each time, so that
+CI explores beyond one sequence of cases (the seed is printed, and named in the failure:
+`TOKENSMITH_SCHEMATHESIS_SEED=N` replays it). The numbers of examples keep each run to
+well under a minute on two cores.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -26,6 +30,7 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 300
 SEED = 20240611
+RANDOM_MAX_EXAMPLES = 400  # about 30 s on two cores
 RUN_TIMEOUT_SECONDS = 240
 
 # The seed's example scope; the document's examples use it, so the examples phase
@@ -53,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tokensmit
     server.stop()
 
 
-def test_schemathesis_finds_nothing(server: tuple[Tokensmith, str]) -> None:
+def run_schemathesis(server: tuple[Tokensmith, str], seed: int, max_examples: int) -> None:
     tokensmith, secret = server
     command = [
         str(SCHEMATHESIS),
@@ -62,8 +67,8 @@ def test_schemathesis_finds_nothing(server: tuple[Tokensmith, str]) -> None:
         "--checks", "all",
         "--phases", "examples,coverage,fuzzing",
         "--auth", f"schemathesis:{secret}",
-        "--max-examples", str(MAX_EXAMPLES),
-        "--seed", str(SEED),
+        "--max-examples", str(max_examples),
+        "--seed", str(seed),
         "--request-timeout", "10",
         "--generation-database", "none",
         "--no-color",
@@ -74,11 +79,22 @@ def test_schemathesis_finds_nothing(server: tuple[Tokensmith, str]) -> None:
     )
     elapsed = time.monotonic() - started
     output = (result.stdout + result.stderr).replace(secret, "[secret]")
-    assert result.returncode == 0, f"schemathesis failed after {elapsed:.0f}s:\n{output[-20000:]}"
+    replay = f"seed {seed} (replay: TOKENSMITH_SCHEMATHESIS_SEED={seed})"
+    assert result.returncode == 0, f"schemathesis failed after {elapsed:.0f}s with {replay}:\n{output[-20000:]}"
     # Warnings do not fail the run: the one it gives, that the seed endpoint refuses
     # most generated requests, is those same relations (schemathesis.toml).
     counts = re.search(r"(\d+) generated, (\d+) passed", output)
     assert counts is not None and counts[1] == counts[2], output[-5000:]
-    assert int(counts[1]) >= 5 * MAX_EXAMPLES, "the run tested far fewer cases than it should"
+    assert int(counts[1]) >= 5 * max_examples, "the run tested far fewer cases than it should"
     assert tokensmith.is_running()
-    print(f"schemathesis: {elapsed:.1f}s, {counts[0]}")
+    print(f"schemathesis, {replay}: {elapsed:.1f}s, {counts[0]}")
+
+
+def test_schemathesis_finds_nothing(server: tuple[Tokensmith, str]) -> None:
+    run_schemathesis(server, SEED, MAX_EXAMPLES)
+
+
+def test_schemathesis_with_a_random_seed_finds_nothing(server: tuple[Tokensmith, str]) -> None:
+    seed = int(os.environ.get("TOKENSMITH_SCHEMATHESIS_SEED") or secrets.randbelow(2**32))
+    print(f"schemathesis random seed: {seed}")
+    run_schemathesis(server, seed, RANDOM_MAX_EXAMPLES)

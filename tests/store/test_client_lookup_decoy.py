@@ -14,10 +14,12 @@ from tokensmith.domain.secrets import SecretKind, StoredSecret
 from tokensmith.store import clients as client_store
 from tokensmith.store.clients import ClientRepository
 from tokensmith.store.database import create_engine, upgrade
+from tokensmith.store.sqlite_files import create_owner_only
 
 
 @pytest.fixture
 def repository(tmp_path: Path) -> ClientRepository:
+    create_owner_only(tmp_path / "decoy.db")  # the engine opens only an existing store
     engine = create_engine(f"sqlite:///{tmp_path / 'decoy.db'}")
     upgrade(engine)
     repository = ClientRepository(engine)

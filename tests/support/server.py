@@ -16,6 +16,8 @@ from typing import Any
 from tests.support.processes import start_logged, stop_process, wait_until_healthy
 
 TOKENSMITH = [sys.executable, "-m", "tokensmith"]
+# The commands that make a SQLite store on purpose; every other one refuses a missing store.
+CREATING = (("db", "upgrade"), ("demo",))
 # Where every server log and every client secret the suite makes are listed, one JSON
 # string a line, for tests/security/test_log_scanner.py (set by tests/conftest.py).
 REGISTRY: Path | None = None
@@ -36,10 +38,13 @@ def free_port() -> int:
 
 @dataclass
 class Tokensmith:
-    """A store directory plus, once started, a server process using it."""
+    """A store directory plus, once started, a server process using it. Like an
+    operator, it makes a missing SQLite store with `tokensmith db upgrade` before the
+    first other command (unless `create_store` is False)."""
 
     workdir: Path
     env_overrides: dict[str, str] = field(default_factory=dict)
+    create_store: bool = True
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -73,10 +78,28 @@ class Tokensmith:
     def log_path(self) -> Path:
         return self.workdir / "server.log"
 
-    def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
+    @property
+    def database(self) -> Path | None:
+        """The SQLite database file, or None for another store."""
+        url = self.env["TOKENSMITH_DATABASE_URL"]
+        return Path(url.split(":///", 1)[1]) if url.startswith("sqlite:///") else None
+
+    def _ensure_store(self, args: Sequence[str]) -> None:
+        if not self.create_store or self.database is None or self.database.exists():
+            return
+        if "--help" in args or any(tuple(args[: len(command)]) == command for command in CREATING):
+            return
+        # Not checked: a bad setting fails here and again, reported, in the command itself.
+        self._run("db", "upgrade")
+
+    def _run(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [*TOKENSMITH, *args], env=self.env, cwd=self.workdir, input=input, capture_output=True, text=True, timeout=60
         )
+
+    def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        self._ensure_store(args)
+        result = self._run(*args, input=input)
         if "--secret-stdin" in args and input:
             record("secrets", input.strip())
         if check and result.returncode != 0:
@@ -94,6 +117,7 @@ class Tokensmith:
     def start(self, *extra_args: str) -> None:
         if not self.port:
             self.port = free_port()
+        self._ensure_store(["serve"])
         record("logs", str(self.log_path))
         self.process = start_logged([*TOKENSMITH, "serve", *extra_args], log_path=self.log_path, cwd=self.workdir, env=self.env)
         wait_until_healthy(self.process, name="tokensmith serve", health_url=f"{self.url}/healthz", log_path=self.log_path)

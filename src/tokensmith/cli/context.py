@@ -6,6 +6,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -16,7 +17,8 @@ from tokensmith.config import Settings
 from tokensmith.domain.key_encryption import KeyEncryptionError
 from tokensmith.node import Node
 from tokensmith.store.database import upgrade
-from tokensmith.store.kek_source import load_kek
+from tokensmith.store.kek_source import auto_kek_path, load_kek
+from tokensmith.store.sqlite_files import StoreMissing, create_owner_only, require_store, restrict_modes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,17 +42,40 @@ def load_settings() -> Settings:
         fail(f"cannot read configuration: {exc}")
 
 
-def open_node(settings: Settings | None = None) -> Node:
+def open_node(settings: Settings | None = None, *, create: bool = False) -> Node:
+    """A node on the configured store. A missing SQLite store is refused unless
+    `create` (the commands that make a store on purpose): a mistyped path must not
+    become a new, empty store with a new key-encryption key."""
     settings = settings or load_settings()
-    # A missing or malformed key-encryption key is the operator's first problem to
+    # A malformed configured key-encryption key is the operator's first problem to
     # fix; report it before the store's database driver is even loaded.
+    if auto_kek_path(settings) is None:
+        load_kek(settings)
+    database = settings.sqlite_path()
+    if database is not None:
+        _open_sqlite_files(settings, database, create)
     load_kek(settings)
     return Node.from_settings(settings)
 
 
-def prepared_node(settings: Settings | None = None) -> Node:
+def _open_sqlite_files(settings: Settings, database: Path, create: bool) -> None:
+    try:
+        if create and not database.exists():
+            if not database.parent.is_dir():
+                fail(f"cannot create the store at {database}: the directory {database.parent} does not exist")
+            # The key first: an interrupted creation then leaves a key without a
+            # store (harmless, used by the next try), never a store without its key.
+            load_kek(settings, create=True)
+            create_owner_only(database)
+        require_store(database)
+    except StoreMissing as exc:
+        fail(str(exc))
+    restrict_modes(database)
+
+
+def prepared_node(settings: Settings | None = None, *, create: bool = False) -> Node:
     """A node whose store has the current schema and a signing key."""
-    node = open_node(settings)
+    node = open_node(settings, create=create)
     upgrade(node.engine)
     node.ensure_signing_key()
     return node

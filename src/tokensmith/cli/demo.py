@@ -29,7 +29,7 @@ def local_base_url(host: str, port: int) -> str:
 @user_errors
 def demo(client_id: str) -> None:
     """Create a demo client when the store has none, and print how to use it."""
-    node = prepared_node()
+    node = prepared_node(create=True)  # `make run` on a fresh checkout
     if node.clients.count() > 0:
         click.echo("tokensmith: the store already has clients; no demo client made (see `tokensmith clients list`).")
         return

@@ -92,8 +92,8 @@ def db() -> None:
 @db.command("upgrade")
 @user_errors
 def db_upgrade() -> None:
-    """Upgrade the store's schema to this version's."""
-    node = open_node()
+    """Create the store, or upgrade its schema to this version's."""
+    node = open_node(create=True)
     before = current_revision(node.engine)
     upgrade(node.engine)
     click.echo(f"store at revision {head_revision()} (was {before or 'empty'})")

@@ -25,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tokensmith.config import Settings
-from tokensmith.domain.clients import _CLIENT_ID as CLIENT_ID
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
 from tokensmith.domain.errors import Problem
 from tokensmith.domain.scopes import _SCOPE_TOKEN as SCOPE_TOKEN
@@ -64,8 +63,6 @@ IMPLIED_METHODS = frozenset({"HEAD"})
 # The server's own patterns (their \xNN escapes read the same in ECMA-262 regular
 # expressions). RFC 6749 §3.3: scope-token *( SP scope-token ).
 SCOPE_PATTERN = f"^{SCOPE_TOKEN.pattern}( {SCOPE_TOKEN.pattern})*$"
-# RFC 6749 Appendix A.1: client_id is VSCHAR; tokensmith leaves out space.
-CLIENT_ID_PATTERN = f"^{CLIENT_ID.pattern}$"
 # The longest audience a client can be registered with (domain/registration.py): an
 # audience outside this shape is never one of a client's, so it is always refused.
 AUDIENCE_MAX_LENGTH = 512
@@ -133,21 +130,17 @@ def _target(name: str) -> Schema:
     }
 
 
-CLIENT_ID_FIELD: Schema = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": MAX_CLIENT_ID_LENGTH,
-    "pattern": CLIENT_ID_PATTERN,
-    "description": "client_secret_post (RFC 6749 §2.3.1): the client id. With Basic credentials it may be "
-    "repeated here only with the same value.",
-}
-CLIENT_SECRET_FIELD: Schema = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": MAX_SECRET_LENGTH,
-    "description": "client_secret_post (RFC 6749 §2.3.1): the client secret. Never together with Basic "
-    "credentials (RFC 6749 §2.3: one authentication method per request; 400 `invalid_request`).",
-}
+# The operations declare client_secret_basic as their security requirement, and with
+# Basic credentials the form may carry no secret (RFC 6749 §2.3: one method per request)
+# and no other client id: 400. OpenAPI cannot tie a body field to a header, so the form
+# schemas leave `client_id` and `client_secret` out and the prose says when they apply
+# (client_secret_post: the same two fields instead of Basic).
+CLIENT_SECRET_POST = (
+    "Instead of Basic credentials, a client may send `client_id` (at most "
+    f"{MAX_CLIENT_ID_LENGTH} characters) and `client_secret` (at most {MAX_SECRET_LENGTH}) as form fields "
+    "(`client_secret_post`, RFC 6749 §2.3.1); never both methods (RFC 6749 §2.3: 400 `invalid_request`). "
+    "With Basic credentials, a form `client_id` must repeat their client id (else 400)."
+)
 GRANT_TYPE_FIELD: Schema = {"type": "string", **enum("client_credentials"), "description": "RFC 6749 §4.4.2."}
 BASIC_SECURITY = [{"clientSecretBasic": []}]
 
@@ -160,7 +153,7 @@ def _form_body(description: str, properties: Schema, required: list[str], exampl
         schema["required"] = required
     return {
         "required": body_required,
-        "description": description,
+        "description": f"{description} {CLIENT_SECRET_POST}",
         "content": {FORM: {"schema": schema, "example": example}},
     }
 
@@ -214,8 +207,6 @@ def seed_token_operation(limits: Limits) -> Schema:
                 },
                 "audience": {**_target("audience"), "description": "Must equal the query's audience, when both are given."},
                 "resource": {**_target("resource"), "description": "Must equal the query's resource, when both are given."},
-                "client_id": CLIENT_ID_FIELD,
-                "client_secret": CLIENT_SECRET_FIELD,
             },
             [],
             {"grant_type": "client_credentials"},
@@ -252,8 +243,6 @@ def oauth_token_operation(limits: Limits) -> Schema:
                 "scope": _scope(limits.max_scope_length),
                 "resource": _target("resource"),
                 "audience": _target("audience"),
-                "client_id": CLIENT_ID_FIELD,
-                "client_secret": CLIENT_SECRET_FIELD,
             },
             ["grant_type"],
             {"grant_type": "client_credentials", "scope": SEED_EXAMPLE_SCOPE},
@@ -277,8 +266,6 @@ def _token_form(limits: Limits, purpose: str) -> Schema:
         {
             "token": {"type": "string", "description": "The access token. Anything that is not a live token of this server is answered as such, never refused."},
             "token_type_hint": {"type": "string", "description": "Accepted and not needed: tokensmith issues access tokens only."},
-            "client_id": CLIENT_ID_FIELD,
-            "client_secret": CLIENT_SECRET_FIELD,
         },
         ["token"],
         {"token": EXAMPLE_TOKEN},
@@ -505,10 +492,24 @@ def build_document(settings: Settings, routes: Iterable[tuple[str, Iterable[str]
                     "scheme": "basic",
                     "description": (
                         "client_secret_basic (RFC 6749 §2.3.1): `client_id:client_secret`, each part "
-                        "form-urlencoded, then base64. `client_secret_post` (the same in the form body) is the "
-                        "alternative; never both."
+                        "form-urlencoded, then base64. `client_secret_post` (`client_id` and `client_secret` "
+                        "form fields instead of this header) is the alternative; never both (400)."
                     ),
-                }
+                },
+                # The two token endpoints, as the client_credentials flow's token URL: a
+                # request well formed by this document may still be refused there for what
+                # the store holds (RFC 6749 §5.2 invalid_scope, RFC 8707 invalid_target: 400).
+                **{
+                    name: {
+                        "type": "oauth2",
+                        "description": description,
+                        "flows": {"clientCredentials": {"tokenUrl": path, "scopes": {}}},
+                    }
+                    for name, path, description in (
+                        ("clientCredentials", oauth_token.PATH, "The client_credentials grant (RFC 6749 §4.4) at the standard token endpoint."),
+                        ("seedClientCredentials", seed_token.PATH, "The client_credentials grant at the seed's token endpoint (scope in the query)."),
+                    )
+                },
             },
             "headers": COMPONENT_HEADERS,
             "schemas": _component_schemas(limits),

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -28,6 +29,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _existing_file_only(url: str) -> sa.URL:
+    """The SQLite URL opened read-write but never created (URI `mode=rw`): only the
+    commands that make a store on purpose create its file (store/sqlite_files.py)."""
+    parsed = sa.make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("uri"):
+        return parsed
+    return parsed.set(database=f"file:{quote(database)}", query={**parsed.query, "mode": "rw", "uri": "true"})
 
 
 def normalise_url(url: str) -> str:
@@ -53,7 +64,7 @@ def create_engine(
     by the server), so a slow database cannot pile up requests."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(_existing_file_only(url), connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args: dict[str, Any] = {}
