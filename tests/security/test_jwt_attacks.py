@@ -4,7 +4,7 @@ the same server, keys by discovery) refuses it with `InvalidToken`.
 
 Each token starts from a real token's header and claims. Attacks on the signature
 use an attacker's key; attacks on a header field or a claim are signed with the
-server's own key (tests/e2e/other_side/jws.py), so only the check under attack can
+server's own key (tests/support/jws.py), so only the check under attack can
 refuse them. The two control tests prove that such insider tokens are otherwise
 accepted."""
 
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import PublicFormat
 
 from tests.e2e.wire import oauth_error
 from tests.e2e.other_side.conftest import AUDIENCE, caller, es256_tokensmith, fetch_token, introspect  # noqa: F401 (fixtures)
-from tests.e2e.other_side.jws import (
+from tests.support.jws import (
     b64url,
     claims_of,
     compact,

@@ -7,7 +7,7 @@ look-alikes by prefix, typ, crit, and wrongly typed claims).
 Every token here is refused twice: introspection of a real server answers exactly
 `{"active": false}`, and `TokenVerifier` (keys by discovery from the same server)
 raises `InvalidToken`. As in the other catalogue, attacks on a header field or a
-claim are signed with the server's own key (tests/e2e/other_side/jws.py reads it from the
+claim are signed with the server's own key (tests/support/jws.py reads it from the
 store, as only an insider could), so only the check under attack can refuse them;
 the controls prove such insider tokens are otherwise accepted.
 """
@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
 from tests.e2e.other_side.conftest import AUDIENCE, fetch_token, introspect
-from tests.e2e.other_side.jws import (
+from tests.support.jws import (
     Signer,
     b64url,
     claims_of,

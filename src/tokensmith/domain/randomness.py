@@ -5,12 +5,12 @@ one, so no two identifiers ever share bytes."""
 
 from __future__ import annotations
 
-import binascii
 import os
 import threading
 
+from tokensmith.jose import base64url
+
 BLOCK_BYTES = 4096
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class _Pool(threading.local):
@@ -44,7 +44,7 @@ def random_bytes(count: int) -> bytes:
 
 def token_urlsafe(count: int) -> str:
     """As secrets.token_urlsafe(count): base64url of `count` random bytes, unpadded."""
-    return binascii.b2a_base64(random_bytes(count), newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
+    return base64url.encode_text(random_bytes(count))
 
 
 def token_hex(count: int) -> str:

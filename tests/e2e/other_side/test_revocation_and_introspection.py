@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.e2e.other_side.conftest import AUDIENCE, INTROSPECT_PATH, REVOKE_PATH, AccountsApi, fetch_token, introspect
-from tests.e2e.other_side.jws import claims_of, compact, header_of, rs256, server_signing_key
+from tests.support.jws import claims_of, compact, header_of, rs256, server_signing_key
 from tests.support.server import Tokensmith
 
 INACTIVE = {"active": False}
