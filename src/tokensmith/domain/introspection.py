@@ -64,12 +64,10 @@ def _live(claims: Mapping[str, Any], issuer: str, leeway: int) -> bool:
     ):
         return False
     now = time.time()
-    return (
-        claims["iss"] == issuer
-        and now < claims["exp"] + leeway
-        and claims.get("nbf", 0) <= now + leeway
-        and claims["iat"] <= now + leeway
-    )
+    exp: float = claims["exp"]
+    iat: float = claims["iat"]
+    nbf: float = claims.get("nbf", 0)
+    return claims["iss"] == issuer and now < exp + leeway and nbf <= now + leeway and iat <= now + leeway
 
 
 def _is_numeric_date(value: object) -> bool:
