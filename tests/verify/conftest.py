@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.support.clock import FakeClock
-from tests.support.jws import P256_ORDER, with_low_s
+from tests.support.jws import P256_ORDER, b64url, with_low_s
 from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.verify import TokenVerifier
 
@@ -63,10 +62,6 @@ def stub_server() -> Iterator[Callable[[], StubServer]]:
 
 
 # -- keys and tokens -------------------------------------------------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _int_b64(value: int, length: int | None = None) -> str:
