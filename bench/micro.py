@@ -86,7 +86,7 @@ def pieces() -> dict[str, tuple[str, Callable[[], Callable[[], object]]]]:
         from tokensmith.domain.tokens import issue_token
 
         _, signer, client = signer_and_client()
-        signer._sign = lambda data: b"\0" * 256  # everything issue_token does but the signature
+        signer._jws._sign = lambda data: b"\0" * 256  # everything issue_token does but the signature
         return lambda: issue_token(signer, client, issuer="http://127.0.0.1:8080", audience="http://127.0.0.1:8080", scopes=("edit",), now=int(time.time()))
 
     def raw_sign_rs256() -> Callable[[], object]:

@@ -24,12 +24,12 @@ from servers import Endpoint, Server
 # (bucket, pattern on one frame), checked from the innermost frame outwards; the first
 # frame that matches any pattern decides the sample's bucket.
 RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("signature (cryptography / OpenSSL)", re.compile(r"make_signature_function|sign_es256 \(tokensmith/domain/keys\.py")),
+    ("signature (cryptography / OpenSSL)", re.compile(r"(<lambda>|sign_es256) \(tokensmith/jose/jws\.py")),
     ("JSON encoding (orjson)", re.compile(r"\(orjson|orjson\.cpython|orjson/")),
     ("access log: waking the writer thread per line (queue put → futex)", re.compile(r"_queue_SimpleQueue_put")),
     ("access log: LogRecord, JSON formatting, handler", re.compile(r"\(logging/|tokensmith/logs\.py")),
     ("request id + access-log wrapper (RequestContext)", re.compile(r"tokensmith/http/request_context\.py")),
-    ("token assembly (claims, base64, jti)", re.compile(r"tokensmith/domain/tokens\.py|\(base64\.py|\(secrets\.py")),
+    ("token assembly (claims, base64, jti)", re.compile(r"tokensmith/domain/tokens\.py|tokensmith/jose/(jws|base64url)\.py|\(base64\.py|\(secrets\.py")),
     ("client authentication (HMAC check)", re.compile(r"tokensmith/domain/(secrets|grants)\.py|\(hmac\.py")),
     ("our request parsing (query, Basic, scope, body)", re.compile(r"tokensmith/http/(parsing|seed_token|oauth_token)\.py|tokensmith/exchange/authentication/client_secret\.py|tokensmith/domain/scopes\.py|\(urllib/parse\.py")),
     ("metrics (Prometheus counters and histogram)", re.compile(r"\(prometheus_client/|tokensmith/(http/)?metrics\.py")),

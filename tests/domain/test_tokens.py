@@ -3,8 +3,12 @@ verifies them with the published key."""
 
 from __future__ import annotations
 
+import base64
+
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokensmith.domain.clients import REGISTERED_CLAIMS, Client, check_custom_claims
 from tokensmith.domain.keys import ALGORITHMS, KeyState, new_signing_key
@@ -94,3 +98,20 @@ def test_registration_refuses_a_custom_claim_named_like_a_registered_one(name: s
 
 def test_rfc_9068_claims_are_all_registered() -> None:
     assert {"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"} <= REGISTERED_CLAIMS
+
+
+ES256_KEY = new_signing_key("ES256", KeyState.ACTIVE, NOW)
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@settings(max_examples=300, deadline=None)
+@given(scopes=st.lists(st.sampled_from(["edit", "read", "write"]), min_size=1, unique=True), now=st.integers(0, 2**31))
+def test_es256_tokens_are_always_signed_with_low_s(scopes: list[str], now: int) -> None:
+    """OpenSSL's ECDSA picks s from either half; every verifier (tokensmith.verify and
+    introspection) accepts only s <= n/2, so the issuer must always write that one."""
+    client = Client(client_id="c", scopes=("edit", "read", "write"), lifetime=FixedLifetime(600))
+    token = issue_token(TokenSigner(ES256_KEY), client, issuer=ISSUER, audience=AUDIENCE, scopes=tuple(scopes), now=now).access_token
+    signature = base64.urlsafe_b64decode(token.split(".")[2] + "==")
+
+    assert len(signature) == 64
+    assert 0 < int.from_bytes(signature[32:], "big") <= P256_ORDER // 2

@@ -1,7 +1,7 @@
-"""What the serving process loads: the migration machinery (Alembic, Mako) and PyJWT
-(needed only to read tokens back, for introspection and revocation) stay out of it
-until used; `tokensmith serve` upgrades the store in a child process when, and only
-when, the schema is not current."""
+"""What the serving process loads: the migration machinery (Alembic, Mako) stays out of
+it until used, and PyJWT never comes in (tokens are read back with tokensmith.jose);
+`tokensmith serve` upgrades the store in a child process when, and only when, the
+schema is not current."""
 
 from __future__ import annotations
 

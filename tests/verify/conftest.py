@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.support.clock import FakeClock
+from tests.support.jws import P256_ORDER, b64url, with_low_s
 from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.verify import TokenVerifier
 
@@ -64,10 +64,6 @@ def stub_server() -> Iterator[Callable[[], StubServer]]:
 # -- keys and tokens -------------------------------------------------------------
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _int_b64(value: int, length: int | None = None) -> str:
     length = length or (value.bit_length() + 7) // 8
     return b64url(value.to_bytes(length, "big"))
@@ -106,7 +102,7 @@ def sign_raw(header: dict[str, Any], payload: dict[str, Any] | bytes, private_ke
         signature = private_key.sign(signing_input, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
     elif alg == "ES256":
         r, s = decode_dss_signature(private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        signature = r.to_bytes(32, "big") + min(s, P256_ORDER - s).to_bytes(32, "big")  # low s
     elif alg == "EdDSA":
         signature = private_key.sign(signing_input)
     else:
@@ -186,10 +182,12 @@ class Issuer:
         return {k: v for k, v in claims.items() if v is not _DROP}
 
     def mint(self, kid: str = "rsa-1", *, headers: dict[str, Any] | None = None, **claim_overrides: Any) -> str:
-        """A well-formed token minted with PyJWT (an implementation independent of ours)."""
+        """A well-formed token minted with PyJWT (an implementation independent of ours);
+        ES256 in its low-s spelling, as tokensmith signs it (jose/jws.py)."""
         pair = self.keys[kid]
         all_headers = {"kid": kid, "typ": "at+jwt", **(headers or {})}
-        return jwt.encode(self.claims(**claim_overrides), pair.private, algorithm=pair.alg, headers=all_headers)
+        token = jwt.encode(self.claims(**claim_overrides), pair.private, algorithm=pair.alg, headers=all_headers)
+        return with_low_s(token) if pair.alg == "ES256" else token
 
     def header(self, key: str = "rsa-1", **extra: Any) -> dict[str, Any]:
         """Header for the issuer key ``key``; ``extra`` overrides members (kid too)."""

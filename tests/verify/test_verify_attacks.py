@@ -6,17 +6,15 @@ unrelated cause cannot make it pass by accident.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.support.jws import P256_ORDER, b64url, compact, hs256, respelled_s, signature_of
 from tokensmith.verify import ExpiredToken, InvalidToken, TokenError, TokenVerifier, VerifierUnavailable
 
-P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 @pytest.fixture
@@ -25,9 +23,7 @@ def attacker_key() -> rsa.RSAPrivateKey:
 
 
 def hmac_token(issuer, header: dict, secret: bytes) -> str:
-    unsigned = issuer.raw_token(header, issuer.claims(), b"").rstrip(".")
-    signature = hmac.new(secret, unsigned.encode(), hashlib.sha256).digest()
-    return f"{unsigned}.{issuer.b64url(signature)}"
+    return compact(header, issuer.claims(), hs256(secret))
 
 
 # -- algorithm attacks -------------------------------------------------------------
@@ -122,6 +118,28 @@ def test_degenerate_ecdsa_signatures_are_refused(issuer, signature):
 
     with pytest.raises(InvalidToken, match="signature is invalid"):
         issuer.verifier().verify(token)
+
+
+def test_ecdsa_high_s_respelling_of_a_valid_signature_is_refused(issuer):
+    """(r, n - s) verifies whenever (r, s) does: only the low-s spelling is accepted,
+    so one token has one spelling."""
+    token = issuer.mint("ec-1")
+    assert issuer.verifier().verify(token)
+
+    with pytest.raises(InvalidToken, match="signature is invalid"):
+        issuer.verifier().verify(respelled_s(token))
+
+
+@pytest.mark.parametrize("kid", ["rsa-1", "rsa-pss"])
+def test_rsa_signature_without_its_leading_zero_octets_is_refused(issuer, kid):
+    """RFC 8017 §8.2.2: the signature is exactly as long as the modulus; a shorter
+    string naming the same integer would be a second spelling of the token."""
+    while (token := issuer.mint(kid)) and signature_of(token)[0] != 0:
+        pass
+    head, claims, _ = token.split(".")
+
+    with pytest.raises(InvalidToken, match="signature is invalid"):
+        issuer.verifier().verify(f"{head}.{claims}.{b64url(signature_of(token).lstrip(bytes(1)))}")
 
 
 def test_empty_signature_is_refused(issuer):
@@ -328,7 +346,7 @@ def test_oversized_token_is_refused_before_parsing_or_fetching_keys(issuer):
     huge = issuer.mint(padding="x" * 1024 * 1024)
     verifier = issuer.verifier()
 
-    with pytest.raises(InvalidToken, match="larger than 8192 bytes"):
+    with pytest.raises(InvalidToken, match="larger than 6144 bytes"):
         verifier.verify(huge)
     assert issuer.server.count() == 0
 

@@ -11,6 +11,7 @@ import pytest
 from tokensmith.verify import (
     ExpiredToken,
     IntrospectionRevocationCheck,
+    InvalidToken,
     RevokedToken,
     VerifierUnavailable,
 )
@@ -132,3 +133,31 @@ def test_introspection_runs_only_for_tokens_that_pass_local_checks(issuer, endpo
 
 def test_repr_hides_the_secret(issuer, clock):
     assert RS_SECRET not in repr(revocation_check(issuer, clock))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "refusal"),
+    [
+        pytest.param(413, {"error": "invalid_request"}, InvalidToken, id="413-token-too-large"),
+        pytest.param(400, {"error": "invalid_request"}, VerifierUnavailable, id="400"),
+        pytest.param(401, {"error": "invalid_client"}, VerifierUnavailable, id="401"),
+        pytest.param(429, {"error": "slow_down"}, VerifierUnavailable, id="429"),
+        pytest.param(200, ["active", True], VerifierUnavailable, id="200-not-an-object"),
+    ],
+)
+def test_fail_open_accepts_only_an_outage_not_an_answer_without_a_verdict(issuer, clock, status, body, refusal):
+    """An endpoint that answers, but not with a verdict, is no outage: a token it
+    cannot judge (e.g. one too large for its request limit) is refused even with
+    fail_open=True, or a revoked token could be made unjudgeable on purpose."""
+    issuer.server.route("POST", INTROSPECT, lambda _request: (status, body))
+    check = IntrospectionRevocationCheck(issuer.url + INTROSPECT, RS_ID, RS_SECRET, clock=clock, fail_open=True)
+
+    with pytest.raises(refusal):
+        issuer.verifier(revocation_check=check).verify(issuer.mint())
+
+
+def test_fail_open_accepts_during_a_5xx_outage(issuer, clock):
+    issuer.server.route("POST", INTROSPECT, lambda _request: (503, {"error": "temporarily_unavailable"}))
+    check = IntrospectionRevocationCheck(issuer.url + INTROSPECT, RS_ID, RS_SECRET, clock=clock, fail_open=True)
+
+    assert issuer.verifier(revocation_check=check).verify(issuer.mint())["sub"] == "client-1"

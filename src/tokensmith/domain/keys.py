@@ -8,34 +8,24 @@ rotation never breaks a token in flight.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-import orjson
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from tokensmith.jose import jwk
+from tokensmith.jose.jws import PrivateKey
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
 class KeyState(str, Enum):
     NEXT = "next"
     ACTIVE = "active"
     RETIRED = "retired"
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _int_b64(value: int, length: int | None = None) -> str:
-    return b64url(value.to_bytes(length or (value.bit_length() + 7) // 8, "big"))
 
 
 def generate_private_key(algorithm: str) -> PrivateKey:
@@ -48,23 +38,9 @@ def generate_private_key(algorithm: str) -> PrivateKey:
     raise ValueError(f"unsupported signing algorithm: {algorithm}")
 
 
-def public_jwk_members(key: PrivateKey) -> dict[str, str]:
-    """The RFC 7517 members that describe the public key, in RFC 7638 order."""
-    public = key.public_key()
-    if isinstance(public, rsa.RSAPublicKey):
-        numbers = public.public_numbers()
-        return {"e": _int_b64(numbers.e), "kty": "RSA", "n": _int_b64(numbers.n)}
-    if isinstance(public, ec.EllipticCurvePublicKey):
-        numbers = public.public_numbers()
-        return {"crv": "P-256", "kty": "EC", "x": _int_b64(numbers.x, 32), "y": _int_b64(numbers.y, 32)}
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
-
-
 def thumbprint(key: PrivateKey) -> str:
     """RFC 7638 JWK thumbprint: a kid every party can recompute from the key."""
-    canonical = orjson.dumps(public_jwk_members(key), option=orjson.OPT_SORT_KEYS)
-    return b64url(hashlib.sha256(canonical).digest())
+    return jwk.thumbprint(key.public_key())
 
 
 def private_key_bytes(key: PrivateKey) -> bytes:
@@ -75,34 +51,6 @@ def load_private_key(der: bytes) -> PrivateKey:
     key = serialization.load_der_private_key(der, password=None)
     assert isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey))
     return key
-
-
-def make_signature_function(algorithm: str, key: PrivateKey) -> Callable[[bytes], bytes]:
-    """The JWS signature (RFC 7518 §3) of the signing input, as raw bytes."""
-    if algorithm == "RS256":
-        assert isinstance(key, rsa.RSAPrivateKey)
-        pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
-        return lambda data: key.sign(data, pkcs1, sha256)
-    if algorithm == "PS256":
-        assert isinstance(key, rsa.RSAPrivateKey)
-        # RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-        sha256 = hashes.SHA256()
-        return lambda data: key.sign(data, pss, sha256)
-    if algorithm == "ES256":
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
-        ecdsa = ec.ECDSA(hashes.SHA256())
-
-        def sign_es256(data: bytes) -> bytes:
-            # RFC 7518 §3.4: R and S as fixed 32-byte big-endian integers, not DER.
-            r, s = decode_dss_signature(key.sign(data, ecdsa))
-            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-        return sign_es256
-    if algorithm == "EdDSA":
-        assert isinstance(key, ed25519.Ed25519PrivateKey)
-        return key.sign
-    raise ValueError(f"unsupported signing algorithm: {algorithm}")
 
 
 @dataclass(frozen=True)
@@ -116,7 +64,10 @@ class SigningKey:
     retired_at: int | None = None
 
     def public_jwk(self) -> dict[str, str]:
-        return {**public_jwk_members(self.private_key), "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+        return {**jwk.public_jwk(self.private_key.public_key()), "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+
+    def verification_key(self) -> jwk.VerificationKey:
+        return jwk.VerificationKey(self.kid, self.algorithm, self.private_key.public_key())
 
 
 def new_signing_key(algorithm: str, state: KeyState, now: int) -> SigningKey:

@@ -15,9 +15,10 @@ import orjson
 
 from tokensmith import metrics
 from tokensmith.domain.clients import Client
-from tokensmith.domain.introspection import VerificationKey, verification_keys
+from tokensmith.domain.introspection import verification_keys
 from tokensmith.domain.keys import KeyRing
 from tokensmith.domain.tokens import TokenSigner
+from tokensmith.jose.jwk import VerificationKey
 from tokensmith.store.availability import StoreGate, StoreUnavailable
 from tokensmith.store.clients import ClientRepository
 from tokensmith.store.keys import KeyRepository

@@ -14,26 +14,47 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
 from tokensmith.client._credentials import Secret, basic_authorization, check_auth_method
-from tokensmith.verify._encoding import DecodeFailure, json_object
-from tokensmith.verify.errors import RevokedToken, VerifierUnavailable
+from tokensmith.jose.strict_json import NotAJsonObject, json_object
+from tokensmith.verify.errors import InvalidToken, RevokedToken, VerifierUnavailable
 
 logger = logging.getLogger("tokensmith.verify")
 
 
 class _IntrospectionFailed(Exception):
+    """The endpoint answered, but not with a verdict (a 4xx, or a body that is no
+    RFC 7662 answer): never an outage, so never accepted with fail_open."""
+
+
+class _IntrospectionDown(Exception):
+    """The endpoint is out of service (5xx): an outage, as a refused connection is."""
+
+
+class _TokenTooLarge(_IntrospectionFailed):
     pass
+
+
+def _refuse(exc: Exception) -> NoReturn:
+    logger.warning("token introspection gave no verdict (%s); refusing the request", exc)
+    if isinstance(exc, _TokenTooLarge):
+        # The token's fault, not the issuer's: retrying would never help.
+        raise InvalidToken("token is too large for the issuer's introspection endpoint")
+    raise VerifierUnavailable("token revocation status could not be checked")
 
 
 class IntrospectionRevocationCheck:
     """Ask the issuer's introspection endpoint whether a token is still active.
 
     ``fail_open=False`` (the default) answers 503 while the endpoint is
-    unreachable; ``fail_open=True`` accepts locally valid tokens instead.
+    unreachable; ``fail_open=True`` accepts locally valid tokens instead, but only
+    during a real outage (connection failure, timeout, 5xx). Any other answer that is
+    not a verdict (413 for a token too large to send, 400, 401, 429, a malformed body)
+    refuses the token whatever ``fail_open`` says: otherwise a token could be made
+    unintrospectable, and so unrevocable, on purpose.
     """
 
     def __init__(
@@ -78,9 +99,11 @@ class IntrospectionRevocationCheck:
         if active is None:
             try:
                 active = self._introspect_sync(token)
-            except (httpx.HTTPError, _IntrospectionFailed, DecodeFailure) as exc:
-                self._unavailable(exc)
+            except (httpx.TransportError, _IntrospectionDown) as exc:
+                self._outage(exc)
                 return
+            except (httpx.HTTPError, _IntrospectionFailed, NotAJsonObject) as exc:
+                _refuse(exc)
             self._remember(key, active)
         if not active:
             raise RevokedToken("token is no longer active (revoked)")
@@ -91,9 +114,11 @@ class IntrospectionRevocationCheck:
         if active is None:
             try:
                 active = await self._introspect_async(token)
-            except (httpx.HTTPError, _IntrospectionFailed, DecodeFailure) as exc:
-                self._unavailable(exc)
+            except (httpx.TransportError, _IntrospectionDown) as exc:
+                self._outage(exc)
                 return
+            except (httpx.HTTPError, _IntrospectionFailed, NotAJsonObject) as exc:
+                _refuse(exc)
             self._remember(key, active)
         if not active:
             raise RevokedToken("token is no longer active (revoked)")
@@ -120,7 +145,7 @@ class IntrospectionRevocationCheck:
                 del self._cache[next(iter(self._cache))]  # oldest first (insertion order)
             self._cache[key] = (active, now + self._cache_ttl)
 
-    def _unavailable(self, exc: Exception) -> None:
+    def _outage(self, exc: Exception) -> None:
         if self._fail_open:
             logger.warning("token introspection failed (%s); accepting the locally valid token", exc)
             return
@@ -158,6 +183,10 @@ class IntrospectionRevocationCheck:
 
 
 def _active(response: httpx.Response) -> bool:
+    if response.status_code >= 500:
+        raise _IntrospectionDown(f"HTTP {response.status_code} from the introspection endpoint")
+    if response.status_code == 413:  # RFC 9110 §15.5.14
+        raise _TokenTooLarge("HTTP 413 from the introspection endpoint")
     if response.status_code != 200:
         raise _IntrospectionFailed(f"HTTP {response.status_code} from the introspection endpoint")
     # RFC 7662 §2.2: "active" is a boolean; anything but true means inactive.

@@ -3,7 +3,8 @@
 Security-relevant rules enforced here:
 
 * Each key is bound to the algorithms its type can legitimately produce
-  (RFC 8725 §3.1): RSA → RS256/PS256, EC P-256 → ES256, OKP Ed25519 → EdDSA.
+  (RFC 8725 §3.1): RSA → RS256/PS256, EC P-256 → ES256, OKP Ed25519 → EdDSA;
+  one VerificationKey (tokensmith.jose.jwk) per algorithm.
   Symmetric (``oct``) keys are never loaded, so no token can be checked
   with HMAC against public key material.
 * A JWK's own ``alg`` narrows that set further; ``use`` other than ``sig``
@@ -20,116 +21,28 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tokensmith.client._concurrency import LoopLocalLock
-from tokensmith.verify._encoding import DecodeFailure, b64url_decode, json_object
+from tokensmith.jose.jwk import ALGORITHMS, PublicKey, UnusableKey, VerificationKey, parse_jwk
+from tokensmith.jose.strict_json import NotAJsonObject, json_object
 from tokensmith.verify.errors import InvalidToken, VerifierUnavailable
 
 logger = logging.getLogger("tokensmith.verify")
 
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | Ed25519PublicKey
+__all__ = ["SUPPORTED_ALGORITHMS", "JwksCache", "PublicKey", "UnusableKey", "VerificationKey", "metadata_url", "parse_jwk", "parse_jwks"]
 
 #: Every algorithm the verifier can ever accept. HS* and "none" are absent on purpose.
-SUPPORTED_ALGORITHMS: frozenset[str] = frozenset({"RS256", "PS256", "ES256", "EdDSA"})
-
-_RSA_ALGORITHMS = frozenset({"RS256", "PS256"})
-_MIN_RSA_BITS = 2048  # RFC 7518 §3.3 / §3.5
+SUPPORTED_ALGORITHMS: frozenset[str] = ALGORITHMS
 _MAX_DOCUMENT_BYTES = 1024 * 1024
 _METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
-@dataclass(frozen=True)
-class VerificationKey:
-    """A public key and the algorithms it may verify."""
-
-    kid: str
-    key: PublicKey
-    algorithms: frozenset[str]
-
-
-class UnusableKey(ValueError):
-    """A JWK that cannot or must not be used for verification."""
-
-
 class _FetchFailed(Exception):
     pass
-
-
-def _b64_int(jwk: Mapping[str, Any], name: str) -> int:
-    return int.from_bytes(_b64_member(jwk, name), "big")
-
-
-def _b64_member(jwk: Mapping[str, Any], name: str) -> bytes:
-    value = jwk.get(name)
-    if not isinstance(value, str) or not value:
-        raise UnusableKey(f"missing or non-string {name!r}")
-    try:
-        return b64url_decode(value)
-    except DecodeFailure as exc:
-        raise UnusableKey(f"{name!r} is not base64url") from exc
-
-
-def _public_key(jwk: Mapping[str, Any]) -> tuple[PublicKey, frozenset[str]]:
-    kty = jwk.get("kty")
-    if kty == "RSA":
-        try:
-            key = rsa.RSAPublicNumbers(_b64_int(jwk, "e"), _b64_int(jwk, "n")).public_key()
-        except ValueError as exc:
-            raise UnusableKey(f"invalid RSA key: {exc}") from exc
-        if key.key_size < _MIN_RSA_BITS:
-            raise UnusableKey(f"RSA key of {key.key_size} bits is too small")
-        return key, _RSA_ALGORITHMS
-    if kty == "EC":
-        if jwk.get("crv") != "P-256":
-            raise UnusableKey("unsupported EC curve")
-        x, y = _b64_member(jwk, "x"), _b64_member(jwk, "y")
-        if len(x) != 32 or len(y) != 32:
-            raise UnusableKey("P-256 coordinates must be 32 bytes")
-        try:
-            # from_encoded_point checks the point is on the curve.
-            ec_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
-        except ValueError as exc:
-            raise UnusableKey("invalid P-256 point") from exc
-        return ec_key, frozenset({"ES256"})
-    if kty == "OKP":
-        if jwk.get("crv") != "Ed25519":
-            raise UnusableKey("unsupported OKP curve")
-        x = _b64_member(jwk, "x")
-        try:
-            return Ed25519PublicKey.from_public_bytes(x), frozenset({"EdDSA"})
-        except ValueError as exc:
-            raise UnusableKey("invalid Ed25519 key") from exc
-    # "oct" lands here too: a symmetric key in a public JWKS is never usable.
-    raise UnusableKey(f"unsupported key type {kty!r}")
-
-
-def parse_jwk(jwk: Mapping[str, Any], allowed_algorithms: Iterable[str]) -> VerificationKey:
-    """Build a :class:`VerificationKey`, or raise :class:`UnusableKey`."""
-    kid = jwk.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise UnusableKey("key has no kid")
-    if jwk.get("use", "sig") != "sig":
-        raise UnusableKey("key is not a signature key")
-    key_ops = jwk.get("key_ops")
-    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
-        raise UnusableKey("key_ops does not allow verify")
-    key, algorithms = _public_key(jwk)
-    declared = jwk.get("alg")
-    if declared is not None:
-        if declared not in algorithms:
-            raise UnusableKey(f"alg {declared!r} does not match key type")
-        algorithms = frozenset({declared})
-    algorithms = algorithms & frozenset(allowed_algorithms)
-    if not algorithms:
-        raise UnusableKey("none of the key's algorithms is allowed")
-    return VerificationKey(kid=kid, key=key, algorithms=algorithms)
 
 
 def parse_jwks(document: Mapping[str, Any], allowed_algorithms: Iterable[str]) -> dict[str, tuple[VerificationKey, ...]]:
@@ -143,11 +56,11 @@ def parse_jwks(document: Mapping[str, Any], allowed_algorithms: Iterable[str]) -
         if not isinstance(entry, dict):
             continue
         try:
-            key = parse_jwk(entry, allowed)
+            keys = parse_jwk(entry, allowed)
         except UnusableKey as exc:
             logger.info("ignoring JWKS entry kid=%r: %s", entry.get("kid"), exc)
             continue
-        index.setdefault(key.kid, []).append(key)
+        index.setdefault(keys[0].kid, []).extend(keys)
     return {kid: tuple(keys) for kid, keys in index.items()}
 
 
@@ -277,7 +190,7 @@ class JwksCache:
         try:
             url = self._jwks_url or self._discover_sync()
             keys = parse_jwks(self._get_json_sync(url), self._algorithms)
-        except (httpx.HTTPError, _FetchFailed, DecodeFailure) as exc:
+        except (httpx.HTTPError, _FetchFailed, NotAJsonObject) as exc:
             self._failed(exc)
             return
         self._install(keys)
@@ -309,7 +222,7 @@ class JwksCache:
         try:
             url = self._jwks_url or await self._discover_async()
             keys = parse_jwks(await self._get_json_async(url), self._algorithms)
-        except (httpx.HTTPError, _FetchFailed, DecodeFailure) as exc:
+        except (httpx.HTTPError, _FetchFailed, NotAJsonObject) as exc:
             self._failed(exc)
             return
         self._install(keys)

@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from tokensmith.verify._encoding import DecodeFailure, b64url_decode, json_object
+from tokensmith.jose import jws
+from tokensmith.jose.jwk import VerificationKey
 from tokensmith.verify.errors import ExpiredToken, InsufficientScope, InvalidToken
-from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache, PublicKey, VerificationKey
+from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache
 
 # RFC 9068 §2.1 / RFC 7515 §4.1.9: "typ" is compared case-insensitively and
 # the "application/" prefix may be omitted.
@@ -34,8 +30,11 @@ _KEY_REFERENCE_HEADERS = ("jku", "x5u", "jwk", "x5c")
 _REQUIRED_STRING_CLAIMS = ("sub", "client_id", "jti")
 # Largest NumericDate we accept: beyond 2**53 floats lose integer precision.
 _MAX_NUMERIC_DATE = 2**53
-# Order of the P-256 group; ECDSA r and s must lie in [1, n-1] (CVE-2022-21449).
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+#: The default max_token_bytes. A token this size still fits, with the form around it
+#: (`token=…&token_type_hint=access_token`, and client_secret_post credentials), in the
+#: server's introspection request limit (TOKENSMITH_MAX_BODY_BYTES, default 8192), so a
+#: token the verifier accepts can always be introspected (docs/resource-servers.md).
+DEFAULT_MAX_TOKEN_BYTES = 6144
 
 
 class RevocationCheck(Protocol):
@@ -50,9 +49,7 @@ class RevocationCheck(Protocol):
 class _Parsed:
     alg: str
     kid: str
-    signing_input: bytes
-    signature: bytes
-    payload: bytes  # decoded but not yet parsed: read only after the signature checks out
+    jws: jws.CompactJWS
 
 
 class TokenVerifier:
@@ -70,7 +67,7 @@ class TokenVerifier:
         jwks_url: str | None = None,
         algorithms: Iterable[str] | None = None,
         leeway: float = 30.0,
-        max_token_bytes: int = 8192,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         jwks_cache_ttl: float = 300.0,
         jwks_min_refresh_interval: float = 30.0,
         http_timeout: float = 5.0,
@@ -147,33 +144,14 @@ class TokenVerifier:
         # Before any decoding: an oversized token costs us nothing but a len().
         if len(token) > self.max_token_bytes:
             raise InvalidToken(f"token is larger than {self.max_token_bytes} bytes")
-        segments = token.split(".")
-        if len(segments) != 3:
-            raise InvalidToken("token is not a signed JWT in compact form (expected 3 segments)")
-        header_segment, payload_segment, signature_segment = segments
         try:
-            header = json_object(b64url_decode(header_segment))
-        except DecodeFailure:
-            raise InvalidToken("token header is not base64url-encoded JSON") from None
-        alg, kid = self._check_header(header)
-        if not signature_segment:
-            raise InvalidToken("token has no signature")
-        try:
-            payload = b64url_decode(payload_segment)
-        except DecodeFailure:
-            raise InvalidToken("token payload is not base64url") from None
-        try:
-            signature = b64url_decode(signature_segment)
-        except DecodeFailure:
-            raise InvalidToken("token signature is not base64url") from None
-        return _Parsed(
-            alg=alg,
-            kid=kid,
-            # Both segments passed the base64url alphabet check, so this is ASCII.
-            signing_input=f"{header_segment}.{payload_segment}".encode("ascii"),
-            signature=signature,
-            payload=payload,
-        )
+            # The header's verdict first: `alg: none` is refused for its algorithm,
+            # whatever the rest of the token looks like.
+            alg, kid = self._check_header(jws.parse_header(token))
+            parsed = jws.parse(token)
+        except jws.MalformedJWS as exc:
+            raise InvalidToken(f"token {exc}") from None
+        return _Parsed(alg=alg, kid=kid, jws=parsed)
 
     def _check_header(self, header: Mapping[str, Any]) -> tuple[str, str]:
         alg = header.get("alg")
@@ -198,16 +176,17 @@ class TokenVerifier:
         return alg, kid
 
     def _verified_claims(self, parsed: _Parsed, keys: tuple[VerificationKey, ...]) -> dict[str, Any]:
-        candidates = [k for k in keys if parsed.alg in k.algorithms]
+        candidates = [k for k in keys if k.alg == parsed.alg]
         if not candidates:
             raise InvalidToken("token algorithm does not match the signing key's type")
-        if not any(_signature_valid(k.key, parsed.alg, parsed.signing_input, parsed.signature) for k in candidates):
+        token = parsed.jws
+        if not any(jws.verify_signature(k, parsed.alg, token.signing_input, token.signature) for k in candidates):
             raise InvalidToken("token signature is invalid")
         # Only now is the payload trustworthy enough to read.
         try:
-            claims = json_object(parsed.payload)
-        except DecodeFailure:
-            raise InvalidToken("token payload is not a JSON object") from None
+            claims = token.payload_object()
+        except jws.MalformedJWS as exc:
+            raise InvalidToken(f"token {exc}") from None
         self._check_claims(claims)
         return claims
 
@@ -286,33 +265,6 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     ):
         raise InvalidToken(f"token claim {name!r} is not a NumericDate")
     return float(value)
-
-
-def _signature_valid(key: PublicKey, alg: str, data: bytes, signature: bytes) -> bool:
-    """Verify one JWS signature; the (alg, key type) pair must match exactly."""
-    try:
-        if alg == "RS256" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-        elif alg == "PS256" and isinstance(key, rsa.RSAPublicKey):
-            # RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
-            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-            key.verify(signature, data, pss, hashes.SHA256())
-        elif alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey):
-            # RFC 7518 §3.4: R || S, 32 bytes each. Reject r or s outside
-            # [1, n-1] ourselves rather than rely on the backend alone.
-            if len(signature) != 64:
-                return False
-            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
-                return False
-            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
-        elif alg == "EdDSA" and isinstance(key, Ed25519PublicKey):
-            key.verify(signature, data)
-        else:
-            return False
-    except InvalidSignature:
-        return False
-    return True
 
 
 def _short(value: object) -> str:

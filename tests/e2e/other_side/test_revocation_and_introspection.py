@@ -11,8 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.e2e.other_side.conftest import AUDIENCE, INTROSPECT_PATH, REVOKE_PATH, AccountsApi, fetch_token, introspect
-from tests.e2e.other_side.jws import claims_of, compact, header_of, rs256, server_signing_key
+from tests.support.jws import claims_of, compact, header_of, rs256, server_signing_key
 from tests.support.server import Tokensmith
+from tokensmith.verify import IntrospectionRevocationCheck, InvalidToken, TokenVerifier
 
 INACTIVE = {"active": False}
 REPORTED = {"active", "scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "token_type"}
@@ -187,3 +188,38 @@ def test_expired_forged_and_foreign_tokens_introspect_as_exactly_inactive(
         response = introspect(tokensmith, token, introspector)
         assert response.status_code == 200, name
         assert response.content == b'{"active":false}', name
+
+
+def _too_large_to_introspect(real: str, key: Any, form_overhead: int, limit: int) -> str:
+    """The real token plus padding, signed by the server's key: small enough to be
+    revoked (`token=…` fits the server's body limit), too large for a verifier's
+    introspection request (`token=…&token_type_hint=access_token`)."""
+    header, claims = header_of(real), claims_of(real)
+    for size in range(limit):
+        token = compact(header, {**claims, "padding": "A" * size}, rs256(key))
+        if len(token) + form_overhead > limit:
+            assert len("token=") + len(token) <= limit
+            return token
+    raise AssertionError("no size fits")
+
+
+def test_a_revoked_token_too_large_to_introspect_is_refused_even_with_fail_open(tokensmith, caller, introspector):
+    """The outside audit: the size limits did not line up, and with fail_open=True the
+    verifier took the 413 for an outage and accepted a revoked token. Only a real outage
+    (connection failure, timeout, 5xx) may fail open."""
+    real = fetch_token(tokensmith, caller, "read")
+    key = server_signing_key(tokensmith, header_of(real)["kid"])
+    big = _too_large_to_introspect(real, key, len("token=&token_type_hint=access_token"), 8192)  # TOKENSMITH_MAX_BODY_BYTES
+    assert revoke(tokensmith, big, caller).status_code == 200
+    assert introspect(tokensmith, real, introspector).json() == INACTIVE  # same jti: revoked
+
+    check = IntrospectionRevocationCheck(
+        f"{tokensmith.url}{INTROSPECT_PATH}", introspector["client_id"], introspector["client_secret"], fail_open=True
+    )
+    # An operator who raised the verifier's limit past the server's gets a refusal, not an acceptance.
+    with pytest.raises(InvalidToken, match="too large"):
+        TokenVerifier(tokensmith.issuer, AUDIENCE, max_token_bytes=16384, revocation_check=check).verify(big)
+    # With the default limit the token never gets that far: every token the verifier
+    # accepts fits the server's introspection request.
+    with pytest.raises(InvalidToken, match="larger than"):
+        TokenVerifier(tokensmith.issuer, AUDIENCE, revocation_check=check).verify(big)

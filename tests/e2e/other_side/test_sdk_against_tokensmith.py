@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.other_side.conftest import AUDIENCE, TOKEN_PATHS, token_requests
-from tests.e2e.other_side.jws import claims_of
+from tests.support.jws import claims_of
 from tokensmith.client import ClientCredentialsAuth
 
 RENEW_BEFORE = 60

@@ -71,12 +71,39 @@ def ps256(key: rsa.RSAPrivateKey) -> Signer:
     return lambda data: key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
 
 
-def es256(key: ec.EllipticCurvePrivateKey) -> Signer:
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def es256(key: ec.EllipticCurvePrivateKey, *, high_s: bool = False) -> Signer:
+    """ES256 with low s, the one spelling verifiers accept; `high_s` writes n - s, the
+    other, equally valid ECDSA signature (the malleability attack)."""
+
     def sign(data: bytes) -> bytes:
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S
+        s = min(s, P256_ORDER - s)
+        return r.to_bytes(32, "big") + (P256_ORDER - s if high_s else s).to_bytes(32, "big")  # RFC 7518 §3.4
 
     return sign
+
+
+def signature_of(token: str) -> bytes:
+    part = token.split(".")[2]
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def respelled_s(token: str) -> str:
+    """The same ES256 token with s replaced by n - s: a valid ECDSA signature of the
+    same bytes, so a second spelling of the token unless high s is refused."""
+    signature = signature_of(token)
+    s = int.from_bytes(signature[32:], "big")
+    head, claims, _ = token.split(".")
+    return f"{head}.{claims}.{b64url(signature[:32] + (P256_ORDER - s).to_bytes(32, 'big'))}"
+
+
+def with_low_s(token: str) -> str:
+    """An ES256 token from another signer (PyJWT) in the spelling verifiers accept."""
+    signature = signature_of(token)
+    return token if int.from_bytes(signature[32:], "big") <= P256_ORDER // 2 else respelled_s(token)
 
 
 def hmac_signer(digest: Any, secret: bytes) -> Signer:
