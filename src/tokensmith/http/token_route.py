@@ -29,7 +29,8 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.http import oauth_token, seed_token
 from tokensmith.http.errors import allow_value, render_error
 from tokensmith.http.metrics import record_request
-from tokensmith.http.request_context import SAFE_REQUEST_ID_BYTES, internal_error, new_request_id
+from tokensmith.http.request_context import internal_error, request_id_for
+from tokensmith.http.routing import path_as_sent
 from tokensmith.logs import log_access
 from tokensmith.node import Node
 from tokensmith.store.availability import StoreUnavailable
@@ -70,8 +71,8 @@ class TokenRoutes:
         self.paths = frozenset(self._handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Exact paths only (http/routing.py): `/oauth2/token\n` is not this route.
-        if scope["type"] == "http" and scope["method"] == "POST":
+        # Exact paths only (http/routing.py): `/oauth2/token\n`, `/oauth2%2Ftoken` are not this route.
+        if scope["type"] == "http" and scope["method"] == "POST" and path_as_sent(scope):
             handler = self._handlers.get(scope["path"])
             if handler is not None:
                 await self._serve(handler, scope, receive, send)
@@ -86,7 +87,7 @@ class TokenRoutes:
         logged, counted or kept. http/protocol.py calls this before starting the ASGI
         cycle, saving the task and the ASGI messages on the service's hot path."""
         handler = self._received_handlers.get(scope["path"])
-        if handler is None:
+        if handler is None or not path_as_sent(scope):
             return None
         started = time.perf_counter()
         authorization, request_id = _request_fields(scope)
@@ -201,8 +202,8 @@ def _request_fields(scope: Scope) -> tuple[bytes | None, str]:
             if authorization is None:
                 authorization = value
         elif name == b"x-request-id" and given_id is None:
-            given_id = value if SAFE_REQUEST_ID_BYTES.fullmatch(value) else b""
-    return authorization, given_id.decode("ascii") if given_id else new_request_id()
+            given_id = value
+    return authorization, request_id_for(given_id)
 
 
 def _request_state(scope: Scope, request_id: str) -> dict[str, Any]:
