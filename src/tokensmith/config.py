@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     header_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_header_bytes: int = Field(default=16384, ge=8192, le=1_048_576)
     max_header_fields: int = Field(default=100, ge=16, le=10_000)
+    # Open connections one source address may hold per worker process (http/protocol.py);
+    # past it a new one gets 503 and is closed. 0: no cap. Trusted proxies are exempt.
+    max_connections_per_address: int = Field(default=256, ge=0, le=1_000_000)
     seed_max_scope_length: int = Field(default=50, ge=1, le=4096)
     max_scope_length: int = Field(default=1024, ge=1, le=65536)
     default_lifetime_seconds: int = Field(default=3600, ge=1, le=86400)

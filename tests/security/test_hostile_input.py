@@ -68,7 +68,13 @@ class Env:
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     server = Tokensmith(
         tmp_path_factory.mktemp("hostile"),
-        {"TOKENSMITH_BODY_READ_TIMEOUT_SECONDS": str(TIMEOUT), "TOKENSMITH_HEADER_READ_TIMEOUT_SECONDS": str(TIMEOUT)},
+        {
+            "TOKENSMITH_BODY_READ_TIMEOUT_SECONDS": str(TIMEOUT),
+            "TOKENSMITH_HEADER_READ_TIMEOUT_SECONDS": str(TIMEOUT),
+            # The slow-client tests open 350 connections from 127.0.0.1 to prove the time
+            # bounds; the cap per address has its own tests (tests/http/test_protocol.py).
+            "TOKENSMITH_MAX_CONNECTIONS_PER_ADDRESS": "1000",
+        },
     )
     server.start()
     try:

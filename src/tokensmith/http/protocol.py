@@ -21,6 +21,13 @@ or one byte now and then, is kept open for ever: "slowloris"). This subclass:
   each byte of it cancels uvicorn's keep-alive timer, so one byte now and then (or one
   byte and then silence) would hold the connection open indefinitely.
 
+It also refuses, before any application code runs (http/request_head.py), a head
+with no Host (HTTP/1.1) or more than one, or an invalid one (400, RFC 9112 §3.2), and
+a Transfer-Encoding other than a lone `chunked` (501, RFC 9112 §6.1); and, at once,
+a connection from a source address that already holds
+`TOKENSMITH_MAX_CONNECTIONS_PER_ADDRESS` open connections in this worker process
+(503 and close: http/connection_limit.py).
+
 No request reached the application, so these answers are plain text like uvicorn's own
 400s (docs/errors.md, "Requests refused before tokensmith sees them"). The body has its
 own deadline where the application reads it (http/parsing.py, 408 `240117`).
@@ -32,6 +39,11 @@ be issued with no I/O (a warm client, no refusal) the answer is written here, in
 write, with the same header fields, log line and metrics the ASGI route gives it;
 otherwise, and for a body still on its way, the ASGI route answers as usual. This
 saves the task, the ASGI messages and a second socket write per token.
+
+This is the only module that uses uvicorn's private internals (the protocol class,
+its request cycle, STATUS_LINE, and the order its callbacks run in):
+tests/http/test_uvicorn_contract.py checks each, and pyproject.toml pins uvicorn to
+the versions that test passed on.
 """
 
 from __future__ import annotations
@@ -45,16 +57,16 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from tokensmith.config import Settings
+from tokensmith.http.connection_limit import ConnectionLimit
+from tokensmith.http.request_head import head_refusal
+from tokensmith.http.routing import path_as_sent
 from tokensmith.http.token_route import TokenRoutes
 
 log = logging.getLogger("tokensmith.http")
 
-_STATUS_LINES = {
-    408: b"HTTP/1.1 408 Request Timeout\r\n",
-    431: b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
-}
 HEAD_TOO_LARGE = "Request header fields too large."
 HEAD_TOO_SLOW = "Request header fields not received in time."
+TOO_MANY_CONNECTIONS = "Too many connections from this address."
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,13 @@ def head_limits() -> HeadLimits:
     )
 
 
+@functools.cache
+def connection_limit() -> ConnectionLimit:
+    """This process's count of open connections per source address."""
+    settings = Settings()
+    return ConnectionLimit(settings.max_connections_per_address, settings.trusted_proxies, settings.bruteforce_ipv6_prefix)
+
+
 class _HeadRefused(Exception):
     """Raised from a parser callback to stop parsing a head that is too large."""
 
@@ -91,6 +110,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._drain_timer: asyncio.TimerHandle | None = None  # a body after an early answer
         self._refusal: tuple[int, str] | None = None
+        self._hosts: list[bytes] = []  # the current head's Host field values
+        self._codings: list[bytes] = []  # and its Transfer-Encoding values
+        self._counted_as: str | None = None  # the key connection_limit() counts this under
         routes = self.app  # what the factory built (`tokensmith serve` adds no wrapper)
         self._token_routes = routes if isinstance(routes, TokenRoutes) else None
         self._in_head = False  # within on_headers_complete
@@ -102,9 +124,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._counted_as = connection_limit().admit(self.client[0] if self.client else None)
+        if self._counted_as is None:
+            self._refuse(503, TOO_MANY_CONNECTIONS)
+            return
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted_as is not None:
+            connection_limit().release(self._counted_as)
+            self._counted_as = None
         self._disarm_head_timer()
         self._disarm_drain_timer()
         super().connection_lost(exc)
@@ -140,6 +169,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_open = True
         self._head_bytes = 0
         self._head_fields = 0
+        self._hosts = []
+        self._codings = []
         self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
@@ -148,9 +179,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count(len(name) + len(value) + 4, 1)  # "name: value\r\n"
+        lowered = name.lower()
+        if lowered == b"host":
+            self._hosts.append(value.strip(b" \t"))
+        elif lowered == b"transfer-encoding":
+            self._codings.append(value)
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        refusal = head_refusal(self.parser.get_http_version(), self._hosts, self._codings)
+        if refusal is not None:
+            self._refusal = refusal
+            raise _HeadRefused  # as in _count: no cycle is made, nothing reaches the app
         self._disarm_head_timer()
         self._head_open = False
         self._heads_completed += 1
@@ -164,7 +204,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         routes = self._token_routes
         scope = cycle.scope
-        if self._in_head and app is routes and scope["method"] == "POST" and scope["path"] in routes.paths:  # type: ignore[union-attr]
+        if self._in_head and app is routes and scope["method"] == "POST" and scope["path"] in routes.paths and path_as_sent(scope):  # type: ignore[union-attr]
             self._held = (cycle, app)  # on_message_complete, or the end of this read
             return
         super()._start_asgi_task(cycle, app)
@@ -230,7 +270,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, message: str) -> None:
         self._refusal = (status, message)
-        log.info("request head refused", extra={"status": status, "remote": self.client[0] if self.client else None})
+        log.info("request refused before the application", extra={"status": status, "reason": message, "remote": self.client[0] if self.client else None})
         self._send_plain(status, message)
 
     def _send_plain(self, status: int, message: str) -> None:
@@ -238,7 +278,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         body = message.encode("ascii")
-        content = [_STATUS_LINES[status]]
+        content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(

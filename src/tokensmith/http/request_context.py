@@ -17,7 +17,7 @@ from tokensmith.domain.randomness import token_hex
 from tokensmith.http.errors import render_error
 from tokensmith.logs import log_access
 
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # also the OpenAPI document's pattern
 # The same rule on the raw header bytes (latin-1 maps each byte to one character).
 SAFE_REQUEST_ID_BYTES = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 access_log = logging.getLogger("tokensmith.access")
@@ -28,10 +28,10 @@ def new_request_id() -> str:
     return token_hex(8)
 
 
-# What a credential looks like in a path: a tokensmith secret, or a JWS/JWT (three
-# base64url parts, the header starting `eyJ`, i.e. `{"`). Clients are never asked to
-# put either in a path, but one that does must not find it in the access log.
-_CREDENTIAL_IN_PATH = re.compile(r"tks_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*")
+# What a credential looks like in a path or a request id: a tokensmith secret, or a
+# JWS/JWT (three base64url parts, the header starting `eyJ`, i.e. `{"`). Clients are
+# never asked to put either there, but one that does must not find it in the log.
+_CREDENTIAL = re.compile(r"tks_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*")
 REDACTED = "[redacted]"
 
 
@@ -40,7 +40,19 @@ def loggable_path(path: str) -> str:
     secret or a token replaced by `[redacted]`."""
     if "tks_" not in path and "eyJ" not in path:
         return path
-    return _CREDENTIAL_IN_PATH.sub(REDACTED, path)
+    return _CREDENTIAL.sub(REDACTED, path)
+
+
+def request_id_for(given: bytes | None) -> str:
+    """The request id for this caller's X-Request-Id value (the raw header bytes, None
+    when absent): kept when it is safe to echo and log, else a new one. Safe: 1 to 64
+    of `A-Za-z0-9._-` (nothing that could forge a log line or a header), and not shaped
+    like a credential, a tokensmith secret or a JWT, which a confused caller may put
+    there and which would then sit in every log line of the request."""
+    if given is None or not SAFE_REQUEST_ID_BYTES.fullmatch(given):
+        return new_request_id()
+    text = given.decode("ascii")
+    return new_request_id() if _CREDENTIAL.search(text) else text
 
 
 def internal_error(request_id: str, path: str, source: str) -> Response:
@@ -89,13 +101,8 @@ class RequestContext:
 
     @staticmethod
     def _request_id(scope: Scope) -> str:
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                text = value.decode("latin-1")
-                if _SAFE_REQUEST_ID.fullmatch(text):
-                    return text
-                break
-        return new_request_id()
+        given = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
+        return request_id_for(given)
 
     @staticmethod
     def _log(scope: Scope, status: int, request_id: str, started: float) -> None:

@@ -43,6 +43,11 @@ class SourceAddresses:
     def _is_trusted(self, address: IPAddress) -> bool:
         return any(address in network for network in self._trusted)
 
+    def is_trusted_peer(self, peer: str) -> bool:
+        """Whether a socket peer address (as uvicorn gives it) is a trusted proxy."""
+        address = _parse(peer)
+        return address is not None and self._is_trusted(address)
+
     def of(self, scope: Scope) -> str:
         client = scope.get("client")
         peer_text = client[0] if client else ""

@@ -99,8 +99,8 @@ class TokenRoutes:
         self.paths = frozenset(ENDPOINTS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Exact paths only (http/routing.py): `/oauth2/token\n` is not this route.
-        if scope["type"] == "http" and scope["method"] == "POST":
+        # Exact paths only (http/routing.py): `/oauth2/token\n`, `/oauth2%2Ftoken` are not this route.
+        if scope["type"] == "http" and scope["method"] == "POST" and path_as_sent(scope):
             endpoint = ENDPOINTS.get(scope["path"])
             if endpoint is not None:
                 await self._serve(endpoint, scope, receive, send)
@@ -115,7 +115,7 @@ class TokenRoutes:
         logged or counted yet). http/protocol.py calls this before starting the ASGI
         cycle, saving the task and the ASGI messages on the service's hot path."""
         endpoint = ENDPOINTS.get(scope["path"])
-        if endpoint is None:
+        if endpoint is None or not path_as_sent(scope):
             return None
         started = time.perf_counter()
         authorization, request_id = _request_fields(scope)
@@ -258,9 +258,8 @@ def _request_fields(scope: Scope) -> tuple[str | None, str]:
             if authorization is None:
                 authorization = value
         elif name == b"x-request-id" and given_id is None:
-            given_id = value if SAFE_REQUEST_ID_BYTES.fullmatch(value) else b""
-    request_id = given_id.decode("ascii") if given_id else new_request_id()
-    return (authorization.decode("latin-1") if authorization is not None else None), request_id
+            given_id = value
+    return (authorization.decode("latin-1") if authorization is not None else None), request_id_for(given_id)
 
 
 def _request_state(scope: Scope, request_id: str) -> dict[str, Any]:
