@@ -21,6 +21,7 @@ from tokensmith.exchange.authentication.authenticate import Trace
 from tokensmith.exchange.driver import Driver, Suspended
 from tokensmith.exchange.flow import TokenRequest, token_exchange
 from tokensmith.exchange.needs import Admit, InThread
+from tokensmith.http.parsing import body_head
 from tokensmith.http.seed_token import ENDPOINT as SEED
 from tokensmith.http.token_route import exchange_context
 from tokensmith.node import Node
@@ -34,6 +35,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     root: Path = tmp_path_factory.mktemp("driver")
     url = f"sqlite:///{root / 'driver.db'}"
     env = {"TOKENSMITH_DATABASE_URL": url, "TOKENSMITH_AUDIT_LOG": "off", "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-m", "tokensmith", "db", "upgrade"], env=env, capture_output=True, check=True, cwd=root)
     run = [sys.executable, "-m", "tokensmith", "clients", "create", "--scope", "edit", "--json", "--client-id"]
     subprocess.run([*run, "legacy", "--secret-stdin"], input=IMPORTED + "\n", env=env, capture_output=True, text=True, check=True, cwd=root)
     made = subprocess.run([*run, "fresh"], env=env, capture_output=True, text=True, check=True, cwd=root)
@@ -45,13 +47,18 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 
 def exchange(node: Node, client_id: str, secret: str) -> Any:
-    authorization = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    request = TokenRequest([(b"authorization", authorization.encode())], b"scope=edit", authorization)
+    authorization = b"Basic " + base64.b64encode(f"{client_id}:{secret}".encode())
+    request = TokenRequest(body_head([(b"authorization", authorization)]), b"scope=edit", b"")
     return token_exchange(SEED, request, exchange_context(node), Trace())
 
 
+class Loopback:
+    def of(self, scope: Any) -> str:
+        return "127.0.0.1"
+
+
 def driver(node: Node) -> Driver:
-    return Driver(node, SEED.path, lambda: "127.0.0.1", body=b"")
+    return Driver(node, SEED.path, Loopback(), {})
 
 
 def test_a_cold_client_stops_the_no_wait_run_at_its_admission_and_resumes_there(node: Node) -> None:

@@ -3,6 +3,7 @@ scope-token is one or more of %x21 / %x23-5B / %x5D-7E."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -17,6 +18,13 @@ def is_scope_token(value: str) -> bool:
 
 def parse_scope(text: str, *, max_length: int) -> tuple[str, ...]:
     """Split a scope string into its tokens, in order, without duplicates."""
+    return _parse_scope(text, max_length)
+
+
+# A service's clients ask for a handful of scope strings, again and again: parsed
+# once each (a refusal is not kept, so it is worked out, and raised, every time).
+@functools.lru_cache(maxsize=1024)
+def _parse_scope(text: str, max_length: int) -> tuple[str, ...]:
     if len(text) > max_length:
         raise TokensmithError(Problem.SCOPE_TOO_LONG, f"Scope is longer than {max_length} characters")
     if not text:

@@ -14,12 +14,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tokensmith import metrics
 from tokensmith.domain.throttling import ThrottleKey
 from tokensmith.exchange import needs
-from tokensmith.http.parsing import BodyHead, received_body
+from tokensmith.http.parsing import BodyHead
 from tokensmith.node import Node
 
 T = TypeVar("T")
@@ -47,20 +47,24 @@ class Suspended:
     need: needs.Need
 
 
+class Source(Protocol):
+    """Where a request comes from (http/source_address.py: trusted proxies only)."""
+
+    def of(self, scope: Any) -> str: ...
+
+
 class Driver:
-    """Answers needs for one request. `body` is the request's body when it has all
-    arrived; otherwise `read_body` reads it. `source` gives the caller's address,
-    asked only when the brute-force guard needs it."""
+    """Answers needs for one request: `scope` is its ASGI scope, whose source address
+    `addresses` tells when the brute-force guard needs it; `read_body` reads the body
+    when the exchange asks for it (a body received whole comes in the TokenRequest)."""
 
-    __slots__ = ("_node", "_endpoint", "_source", "_body", "_read_body", "_keys", "_admitted")
+    __slots__ = ("_addresses", "_admitted", "_endpoint", "_keys", "_node", "_read_body", "_scope")
 
-    def __init__(
-        self, node: Node, endpoint: str, source: Callable[[], str], *, body: bytes | None = None, read_body: BodyReader | None = None
-    ) -> None:
+    def __init__(self, node: Node, endpoint: str, addresses: Source, scope: Any, read_body: BodyReader | None = None) -> None:
         self._node = node
         self._endpoint = endpoint
-        self._source = source
-        self._body = body
+        self._addresses = addresses
+        self._scope = scope
         self._read_body = read_body
         self._keys: tuple[ThrottleKey, ...] | None = None
         self._admitted: Any = _NOT_YET  # a client looked up by _now_admit before it had to wait
@@ -108,11 +112,6 @@ class Driver:
             raise Waits
         ring.count_hit()
         return ring.signer
-
-    def _now_body(self, need: needs.ReadBody) -> bytes:
-        if self._body is None:
-            raise Waits
-        return received_body(need.head, self._body, need.limit)
 
     def _now_admit(self, need: needs.Admit) -> needs.Admission:
         guard = self._node.bruteforce
@@ -167,7 +166,7 @@ class Driver:
 
     def _now_reused(self, need: needs.ReusedToken) -> None:
         if self._node.reuse is None:
-            return None
+            return
         raise Waits
 
     def _now_keep(self, need: needs.KeepToken) -> None:
@@ -240,7 +239,7 @@ class Driver:
 
     def _keys_for(self, client_id: str) -> tuple[ThrottleKey, ...]:
         if self._keys is None:
-            self._keys = self._node.bruteforce.keys_for(self._source(), client_id)
+            self._keys = self._node.bruteforce.keys_for(self._addresses.of(self._scope), client_id)
         return self._keys
 
     def _reserved(self, blocked_for: float, client_id: str, known: bool) -> needs.Reservation:
@@ -251,7 +250,7 @@ class Driver:
 
 
 _NOW: dict[type, Callable[[Driver, Any], Any]] = {
-    needs.ReadBody: Driver._now_body,
+    needs.ReadBody: Driver._waits,
     needs.Admit: Driver._now_admit,
     needs.Reserve: Driver._now_reserve,
     needs.Release: Driver._now_release,

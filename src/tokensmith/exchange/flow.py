@@ -7,7 +7,7 @@ http/oauth_token.py)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +28,8 @@ from tokensmith.exchange.needs import (
     TakeIssuance,
 )
 from tokensmith.http.parsing import (
-    checked_head,
+    BodyHead,
+    check_head,
     form_parameters,
     query_string_parameters,
     received_body,
@@ -52,14 +53,19 @@ class ExchangeContext:
 
 @dataclass(slots=True)  # not frozen: built per request, and frozen costs twice as much
 class TokenRequest:
-    """A token request as it arrived: header fields (names in lower case), the query
-    string, the Authorization field (the first one; two are refused), and the body
-    when it has all arrived already (else the exchange asks for it)."""
+    """A token request as it arrived: what its header fields say (http/parsing.py
+    body_head, one pass), the query string, and the body when it has all arrived
+    already (else the exchange asks for it)."""
 
-    headers: Iterable[tuple[bytes, bytes]]
+    head: BodyHead
     query_string: bytes
-    authorization: str | None
     body: bytes | None = None
+
+    @property
+    def authorization(self) -> str | None:
+        """The Authorization field (the first one; two are refused)."""
+        value = self.head.authorization
+        return value.decode("latin-1") if value is not None else None
 
 
 class Endpoint(Protocol):
@@ -70,7 +76,7 @@ class Endpoint(Protocol):
     form_required: bool  # the body must be a form (RFC 6749 §4.4.2)
     scope_refusal: Problem  # a scope the client may not have
 
-    def parameters(self, query: dict[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
+    def parameters(self, query: Mapping[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
         """The scopes (None: the client's default) and the audience asked for."""
         ...
 
@@ -82,7 +88,7 @@ class Endpoint(Protocol):
 def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeContext, trace: Trace) -> Generator[Need, Any, bytes]:
     # Parse: the query first (nothing to wait for), then the body its head announces.
     query = query_string_parameters(request.query_string) if endpoint.reads_query else {}
-    head = checked_head(request.headers)
+    head = check_head(request.head)
     limit = context.max_body_bytes
     body: bytes = received_body(head, request.body, limit) if request.body is not None else (yield ReadBody(head, limit))
     form = form_parameters(head, body, required=endpoint.form_required)

@@ -26,7 +26,7 @@ async def authenticated_client(request: Request, node: Node, form: Mapping[str, 
         raise TokensmithError(Problem.INVALID_CLIENT)
     trace = Trace()
     state: dict[str, Any] = request.scope.setdefault("state", {})
-    driver = Driver(node, request.scope["path"], lambda: request.app.state.source_addresses.of(request.scope))
+    driver = Driver(node, request.scope["path"], request.app.state.source_addresses, request.scope)
     try:
         return await driver.run(authenticate(credential, node.checker, trace))
     finally:

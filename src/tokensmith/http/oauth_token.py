@@ -4,6 +4,8 @@ every standard OAuth client, as an `Endpoint` of the one token exchange
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 
 from tokensmith.domain.errors import Problem, TokensmithError
@@ -22,7 +24,7 @@ class StandardEndpoint:
     form_required = True
     scope_refusal = Problem.INVALID_SCOPE  # RFC 6749 §5.2 separates it from invalid_client
 
-    def parameters(self, query: dict[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
+    def parameters(self, query: Mapping[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
         grant_type = form.get("grant_type")
         if grant_type is None:
             raise malformed("grant_type is required")

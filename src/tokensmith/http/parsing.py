@@ -4,9 +4,11 @@ parameters that may each appear once (RFC 6749 §3.1), UTF-8 only."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
@@ -59,11 +61,24 @@ def parse_parameters(text: str, where: str) -> dict[str, str]:
     return params
 
 
-def query_parameters(request: Request) -> dict[str, str]:
+def query_parameters(request: Request) -> Mapping[str, str]:
     return query_string_parameters(request.scope.get("query_string", b""))
 
 
-def query_string_parameters(raw: bytes) -> dict[str, str]:
+def query_string_parameters(raw: bytes) -> Mapping[str, str]:
+    """The parameters of a query string (read-only: a short one is parsed once and
+    its answer shared, as clients send the same few queries again and again)."""
+    if len(raw) <= 256:
+        return _short_query_parameters(raw)
+    return _query_string_parameters(raw)
+
+
+@functools.lru_cache(maxsize=512)
+def _short_query_parameters(raw: bytes) -> Mapping[str, str]:
+    return MappingProxyType(_query_string_parameters(raw))
+
+
+def _query_string_parameters(raw: bytes) -> dict[str, str]:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -71,25 +86,32 @@ def query_string_parameters(raw: bytes) -> dict[str, str]:
     return parse_parameters(text, "query string")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per request: not frozen, which costs twice as much
 class BodyHead:
-    """What the header fields say about a request's body, read in one pass."""
+    """What a request's header fields say about its body and its credentials, read in
+    one pass (the token path reads nothing else from them)."""
 
     content_length: bytes | None  # the first Content-Length, as sent
     chunked: bool  # a Transfer-Encoding was sent
     content_type: str  # the first Content-Type, or ""
     repeated: str | None  # the first singleton field sent more than once
+    authorization: bytes | None = None  # the first Authorization (two are `repeated`)
+    request_id: bytes | None = None  # the first X-Request-Id, as sent
 
 
 def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
     """From an ASGI scope's `headers` (names in lower case)."""
     content_length: bytes | None = None
     content_type: bytes | None = None
+    authorization: bytes | None = None
+    request_id: bytes | None = None
     chunked = False
     authorizations = content_types = 0
     for name, value in headers:
         if name == b"authorization":
             authorizations += 1
+            if authorization is None:
+                authorization = value
         elif name == b"content-type":
             content_types += 1
             if content_type is None:
@@ -99,10 +121,12 @@ def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
                 content_length = value
         elif name == b"transfer-encoding":
             chunked = True
+        elif name == b"x-request-id" and request_id is None:
+            request_id = value
     # RFC 9110 §5.3: these are singleton fields. Two of them are read differently by
     # different parsers (the first here, the last in some proxies): refuse, never pick.
     repeated = "Authorization" if authorizations > 1 else "Content-Type" if content_types > 1 else None
-    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated)
+    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated, authorization, request_id)
 
 
 def body_too_large(limit: int) -> TokensmithError:
@@ -113,6 +137,8 @@ def announces_body(head: BodyHead, limit: int) -> bool:
     """Whether the request says a body follows; refuses a declared length over `limit`."""
     if head.content_length is None:
         return head.chunked  # RFC 9112 §6.3: neither field, no body
+    if head.content_length == b"0":
+        return False  # what a client sends for an empty body, most of the time
     declared = head.content_length.decode("latin-1")
     if not _CONTENT_LENGTH.fullmatch(declared):
         raise malformed("Content-Length is not a number")
@@ -184,7 +210,10 @@ async def form_body(request: Request, limit: int, *, required: bool) -> dict[str
 
 
 def checked_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
-    head = body_head(headers)
+    return check_head(body_head(headers))
+
+
+def check_head(head: BodyHead) -> BodyHead:
     if head.repeated is not None:
         raise malformed(f"The {head.repeated} header is given more than once")
     return head

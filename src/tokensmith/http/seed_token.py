@@ -7,6 +7,8 @@ body should be empty; a standard client's form is tolerated."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 
 from tokensmith.domain.errors import Problem, TokensmithError
@@ -19,7 +21,7 @@ PATH = "/v1/api/oauth/token"
 TARGET_PARAMETERS = ("resource", "audience")
 
 
-def one_value(name: str, query: dict[str, str], form: dict[str, str]) -> str | None:
+def one_value(name: str, query: Mapping[str, str], form: dict[str, str]) -> str | None:
     """A parameter that may come in the query or the tolerated form, or in both when
     they agree: a request that says two things is refused rather than half-obeyed."""
     value = query.get(name)
@@ -30,7 +32,7 @@ def one_value(name: str, query: dict[str, str], form: dict[str, str]) -> str | N
     return value
 
 
-def requested_audience(params: dict[str, str]) -> str | None:
+def requested_audience(params: Mapping[str, str]) -> str | None:
     """RFC 8707 `resource`, or the widely used `audience`; one target per token."""
     resource, audience = params.get("resource"), params.get("audience")
     if resource is not None and audience is not None and resource != audience:
@@ -44,7 +46,7 @@ class SeedEndpoint:
     form_required = False
     scope_refusal = Problem.INVALID_CLIENT  # DESIGN.md §1: one 401 for every credential or scope failure
 
-    def parameters(self, query: dict[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
+    def parameters(self, query: Mapping[str, str], form: dict[str, str], context: ExchangeContext) -> tuple[tuple[str, ...] | None, str | None]:
         grant_type = form.get("grant_type")
         if grant_type is not None and grant_type != "client_credentials":
             raise TokensmithError(Problem.UNSUPPORTED_GRANT_TYPE)

@@ -36,12 +36,10 @@ from tokensmith.exchange.flow import (
 from tokensmith.http import oauth_token, seed_token
 from tokensmith.http.errors import NO_STORE, render_error
 from tokensmith.http.metrics import record_request
-from tokensmith.http.parsing import BodyHead, read_body
-from tokensmith.http.request_context import (
-    SAFE_REQUEST_ID_BYTES,
-    internal_error,
-    new_request_id,
-)
+from tokensmith.http.parsing import BodyHead, body_head, read_body
+from tokensmith.http.request_context import internal_error, request_id_for
+from tokensmith.http.routing import path_as_sent
+from tokensmith.http.source_address import SourceAddresses
 from tokensmith.logs import log_access
 from tokensmith.node import Node
 from tokensmith.store.availability import StoreUnavailable
@@ -96,6 +94,7 @@ class TokenRoutes:
         self._source = source
         self._log_requests = log_requests
         self._context = exchange_context(node)
+        self._addresses: SourceAddresses = starlette.state.source_addresses
         self.paths = frozenset(ENDPOINTS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,10 +117,11 @@ class TokenRoutes:
         if endpoint is None or not path_as_sent(scope):
             return None
         started = time.perf_counter()
-        authorization, request_id = _request_fields(scope)
+        head = body_head(scope["headers"])
+        request_id = request_id_for(head.request_id)
         trace = Trace()
-        driver = Driver(self._node, endpoint.path, self._source_of(scope), body=body)
-        flow = token_exchange(endpoint, TokenRequest(scope["headers"], scope.get("query_string", b""), authorization), self._context, trace)
+        driver = Driver(self._node, endpoint.path, self._addresses, scope)
+        flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b""), body), self._context, trace)
         state = _request_state(scope, request_id)
         try:
             result = driver.run_now(flow)
@@ -131,8 +131,7 @@ class TokenRoutes:
         if isinstance(result, Suspended):
             state[_HANDED_OVER] = _HandedOver(started, request_id, trace, driver, result, None)
             return None
-        status, headers, answer = self.finish(scope, result, started, request_id, trace)
-        return headers, answer
+        return self.finish(scope, state, result, started, request_id, trace)[1:]
 
     async def _serve(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope.get("state") or {}
@@ -147,7 +146,8 @@ class TokenRoutes:
                 outcome = await _outcome(handed.driver.resume(handed.suspended))
         else:
             started = time.perf_counter()
-            authorization, request_id = _request_fields(scope)
+            head = body_head(scope["headers"])
+            request_id = request_id_for(head.request_id)
             state = _request_state(scope, request_id)
             scope["app"] = self._starlette  # as Starlette sets it: Request.app, the body's read timeout
             request = Request(scope, receive)
@@ -156,18 +156,19 @@ class TokenRoutes:
             async def read(head: BodyHead, limit: int) -> bytes:
                 return await read_body(request, limit, head)
 
-            driver = Driver(self._node, endpoint.path, self._source_of(scope), read_body=read)
-            flow = token_exchange(endpoint, TokenRequest(scope["headers"], scope.get("query_string", b""), authorization), self._context, trace)
+            driver = Driver(self._node, endpoint.path, self._addresses, scope, read)
+            flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b"")), self._context, trace)
             outcome = await _outcome(driver.run(flow))
-        status, headers, body = self.finish(scope, outcome, started, request_id, trace)
+        status, headers, body = self.finish(scope, state, outcome, started, request_id, trace)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def finish(self, scope: Scope, outcome: bytes | BaseException, started: float, request_id: str, trace: Trace) -> tuple[int, Headers, bytes]:
+    def finish(
+        self, scope: Scope, state: dict[str, Any], outcome: bytes | BaseException, started: float, request_id: str, trace: Trace
+    ) -> tuple[int, Headers, bytes]:
         """The answer to an exchange's outcome (a 200 body, or what it raised), with
         its access-log line, latency and counts: the one place a token request ends."""
         path: str = scope["path"]
-        state = _request_state(scope, request_id)
         state["client_id"] = trace.client_id
         if trace.authenticated_client_id is not None:
             state["authenticated_client_id"] = trace.authenticated_client_id
@@ -196,10 +197,6 @@ class TokenRoutes:
         # The traceback goes to the log under the request id; the caller sees the id only.
         error_log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
         return internal_error(request_id, path, self._source)
-
-    def _source_of(self, scope: Scope) -> Callable[[], str]:
-        return lambda: self._starlette.state.source_addresses.of(scope)
-
 
 async def _outcome(running: Awaitable[bytes]) -> bytes | BaseException:
     try:
@@ -230,11 +227,8 @@ def starlette_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Resp
         async def read(head: BodyHead, limit: int) -> bytes:
             return await read_body(request, limit, head)
 
-        def source() -> str:
-            return str(request.app.state.source_addresses.of(request.scope))
-
-        driver = Driver(node, endpoint.path, source, read_body=read)
-        token_request = TokenRequest(request.scope["headers"], request.scope.get("query_string", b""), request.headers.get("authorization"))
+        driver = Driver(node, endpoint.path, request.app.state.source_addresses, request.scope, read)
+        token_request = TokenRequest(body_head(request.scope["headers"]), request.scope.get("query_string", b""))
         try:
             body = await driver.run(token_exchange(endpoint, token_request, exchange_context(node), trace))
         finally:
@@ -244,22 +238,6 @@ def starlette_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Resp
         return Response(body, 200, NO_STORE, media_type="application/json")
 
     return answer
-
-
-def _request_fields(scope: Scope) -> tuple[str | None, str]:
-    """The Authorization header field and the request id (the caller's X-Request-Id
-    when it is a safe one, else a new one)."""
-    authorization: bytes | None = None
-    given_id: bytes | None = None
-    for name, value in scope["headers"]:
-        # The first of each, as Starlette's Headers.get and RequestContext read them
-        # (a repeated Authorization is refused by http/parsing.py checked_head).
-        if name == b"authorization":
-            if authorization is None:
-                authorization = value
-        elif name == b"x-request-id" and given_id is None:
-            given_id = value
-    return (authorization.decode("latin-1") if authorization is not None else None), request_id_for(given_id)
 
 
 def _request_state(scope: Scope, request_id: str) -> dict[str, Any]:
