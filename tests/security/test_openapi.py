@@ -180,9 +180,20 @@ def test_the_document_is_valid_openapi_3_1_and_3_0(tmp_path: Path) -> None:
     from schemathesis.specs.openapi import definitions
 
     document = _document(_app(tmp_path))
-    for schema, version in ((definitions.OPENAPI_31, document["openapi"]), (definitions.OPENAPI_30, "3.0.3")):
-        errors = [str(error) for error in jsonschema_rs.validator_for(schema).iter_errors({**document, "openapi": version})]
+    for schema, shown in ((definitions.OPENAPI_31, document), (definitions.OPENAPI_30, {**_as_30(document), "openapi": "3.0.3"})):
+        errors = [str(error) for error in jsonschema_rs.validator_for(schema).iter_errors(shown)]
         assert not errors, errors[:5]
+
+
+def _as_30(node: Any) -> Any:
+    """What the explorer's script (http/explorer.py) does before Swagger UI sees the
+    document: lists of types (3.1 only) left out."""
+    if isinstance(node, list):
+        return [_as_30(item) for item in node]
+    if isinstance(node, dict):
+        return {key: _as_30(value) for key, value in node.items() if not (key == "type" and isinstance(value, list))}
+    return node
+
 
 
 FORM_OPERATIONS = ("/v1/api/oauth/token", "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke")

@@ -27,7 +27,9 @@ ASSET_CACHE = "public, max-age=86400"
 PAGE_CACHE = "no-cache"
 
 # Swagger UI 4 renders OpenAPI 3.0 documents only. /openapi.json is 3.1 and keeps to
-# what 3.0 can also say (http/openapi.py), so the script shows it relabelled as 3.0.3.
+# what 3.0 can also say (http/openapi.py) but for lists of types (a form's unknown
+# parameters: any scalar), so the script shows it relabelled as 3.0.3 with those lists
+# left out (a schema without a type: any value).
 START_SCRIPT = """\
 "use strict";
 // tokensmith's API explorer: Swagger UI served by this server, pointed at /openapi.json.
@@ -41,6 +43,12 @@ START_SCRIPT = """\
       return response.json();
     })
     .then(function (spec) {
+      (function as30(node) {
+        if (Array.isArray(node)) { node.forEach(as30); return; }
+        if (node === null || typeof node !== "object") { return; }
+        if (Array.isArray(node.type)) { delete node.type; }
+        Object.keys(node).forEach(function (key) { as30(node[key]); });
+      })(spec);
       spec.openapi = "3.0.3";
       spec.servers = [{ url: base }];
       window.ui = SwaggerUIBundle({

@@ -143,12 +143,15 @@ CLIENT_SECRET_POST = (
 )
 GRANT_TYPE_FIELD: Schema = {"type": "string", **enum("client_credentials"), "description": "RFC 6749 §4.4.2."}
 BASIC_SECURITY = [{"clientSecretBasic": []}]
+SCALAR_TYPES = ("string", "number", "boolean", "null")
 
 
 def _form_body(description: str, properties: Schema, required: list[str], example: Schema, *, body_required: bool) -> Schema:
-    # RFC 6749 §3.2: unknown parameters are ignored; like every form value, each is one
-    # string, given once (a repeated name is 400, RFC 6749 §3.1).
-    schema: Schema = {"type": "object", "properties": properties, "additionalProperties": {"type": "string"}}
+    # RFC 6749 §3.2: unknown parameters are ignored, whatever one value they hold: on the
+    # wire any scalar is a string (`{"x": true}` arrives as `x=true`), while a list is a
+    # repeated name (RFC 6749 §3.1: 400). The list of types is OpenAPI 3.1 only; the
+    # explorer drops it for Swagger UI's 3.0 (http/explorer.py).
+    schema: Schema = {"type": "object", "properties": properties, "additionalProperties": {"type": list(SCALAR_TYPES)}}
     if required:
         schema["required"] = required
     return {
