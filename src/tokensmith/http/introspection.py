@@ -52,9 +52,11 @@ async def introspect(request: Request) -> Response:
 
 async def _client_still_holds(node: Node, claims: dict[str, Any]) -> bool:
     """The token's client exists, is enabled, and has not had its tokens revoked since
-    the token was issued. Read through the client cache: other nodes' changes arrive by
-    the client-changed announcement, or within TOKENSMITH_CLIENT_CACHE_SECONDS."""
+    the token was issued; nor is it a new client of a deleted one's id (a token older
+    than the client is the old one's). Read through the client cache: other nodes'
+    changes arrive by the client-changed announcement, or within
+    TOKENSMITH_CLIENT_CACHE_SECONDS."""
     client = await node.client_cache.get(claims["client_id"])
     if client is None or not client.enabled:
         return False
-    return client.tokens_not_before is None or claims["iat"] >= client.tokens_not_before
+    return claims["iat"] >= max(client.created_at, client.tokens_not_before or 0)
