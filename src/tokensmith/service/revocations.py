@@ -38,9 +38,10 @@ def revoke_client_tokens(changes: Changes, client_id: str, *, clock: Callable[[]
     started = clock()
     not_before = math.floor(started) + 1
     audit_event = changes.event(AuditAction.TOKENS_REVOKED, client_id, int(started), tokens_not_before=not_before)
-    if not changes.node.clients.revoke_tokens(client_id, not_before, int(started), audit_event):
+    instant = changes.node.clients.revoke_tokens(client_id, not_before, int(started), audit_event)
+    if instant is None:
         raise ClientNotFound(client_id)
     changes.done(audit_event, client_changed(client_id))
     while (left := not_before - clock()) > 0:
         time.sleep(left)
-    return not_before
+    return instant

@@ -171,22 +171,23 @@ class ClientRepository:
                 audit.record(connection, audit_event)
             return deleted
 
-    def revoke_tokens(self, client_id: str, not_before: int, updated_at: int, audit_event: AuditEvent | None = None) -> bool:
+    def revoke_tokens(self, client_id: str, not_before: int, updated_at: int, audit_event: AuditEvent | None = None) -> int | None:
         """Tokens of the client issued before `not_before` become inactive. The
-        instant only moves forward. False when there is no such client."""
+        instant only moves forward; answers the client's instant now, or None when
+        there is no such client."""
         with self._engine.begin() as connection:
             current = connection.execute(
                 sa.select(clients.c.tokens_not_before).where(clients.c.client_id == client_id)
             ).first()
             if current is None:
-                return False
+                return None
             instant = max(not_before, current.tokens_not_before or 0)
             connection.execute(
                 clients.update().where(clients.c.client_id == client_id).values(tokens_not_before=instant, updated_at=updated_at)
             )
             if audit_event is not None:
                 audit.record(connection, audit_event)
-            return True
+            return instant
 
     def add_secret(self, client_id: str, secret: StoredSecret, updated_at: int, audit_event: AuditEvent | None = None) -> None:
         with self._engine.begin() as connection:
