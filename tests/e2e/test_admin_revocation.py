@@ -101,6 +101,16 @@ def test_revoke_tokens_ends_every_earlier_token_and_the_next_one_works(
     assert introspected(tokensmith, earlier[0], introspector) == INACTIVE
 
 
+def test_a_client_reusing_tokens_gets_a_new_one_after_revoke_tokens(tokensmith: Tokensmith, introspector: dict[str, Any]) -> None:
+    client = tokensmith.create_client("reuser", "--reuse-tokens")
+    first = token_of(tokensmith, client)
+    assert token_of(tokensmith, client) == first  # handed back while fresh
+    tokensmith.cli("clients", "revoke-tokens", "reuser")
+    after = token_of(tokensmith, client)
+    assert after != first
+    assert introspected(tokensmith, after, introspector)["active"] is True
+
+
 def test_revoke_tokens_of_an_unknown_client_is_one_line(tokensmith: Tokensmith) -> None:
     assert "nobody" in assert_one_line_error(tokensmith.cli("clients", "revoke-tokens", "nobody", check=False))
 
