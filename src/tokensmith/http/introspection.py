@@ -59,4 +59,5 @@ async def _client_still_holds(node: Node, claims: dict[str, Any]) -> bool:
     client = await node.client_cache.get(claims["client_id"])
     if client is None or not client.enabled:
         return False
-    return claims["iat"] >= max(client.created_at, client.tokens_not_before or 0)
+    issued_at: int = claims["iat"]
+    return issued_at >= max(client.created_at, client.tokens_not_before or 0)
