@@ -18,6 +18,7 @@ object JsonFormatter would, in a batch, off the request's path.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import sys
@@ -61,7 +62,12 @@ class JsonFormatter(logging.Formatter):
         entry.update((key, value) for key, value in vars(record).items() if key not in _STANDARD)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except orjson.JSONEncodeError:
+            # Past orjson's 254 levels (an audit event showing a too-deep claim stored
+            # before the claim rules): the standard library writes the same line.
+            return json.dumps(entry, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 class LineSink:

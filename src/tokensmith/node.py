@@ -1,30 +1,23 @@
 """One tokensmith process: its settings, store, caches and secret checker, wired once
-and shared by the HTTP layer and the command line."""
+and shared by the HTTP layer and the command line. Wiring only: changes are made by
+the application layer (service/)."""
 
 from __future__ import annotations
 
-import getpass
 import logging
-import os
-import socket
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from tokensmith import audit_log
 from tokensmith.config import Settings
-from tokensmith.domain.audit import KEY_RING_SUBJECT, Actor, AuditAction, event, rotation_summary
 from tokensmith.domain.key_encryption import KeyEncryption
-from tokensmith.domain.keys import KeyState, Rotation, SigningKey, plan_next_key, plan_rotation
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
 from tokensmith.store.audit import AuditRepository
 from tokensmith.store.availability import StoreGate, StoreUnavailable
 from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens
 from tokensmith.store.clients import ClientRepository
-from tokensmith.store.database import create_engine, exclusive
+from tokensmith.store.database import create_engine
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
@@ -113,58 +106,6 @@ class Node:
             issuance=IssuanceLimiter(redis),
             audit=AuditRepository(engine),
         )
-
-    def actor(self) -> Actor:
-        """Who this process acts for in the audit log: TOKENSMITH_ACTOR, else the OS user."""
-        name = self.settings.actor
-        if not name:
-            try:
-                name = getpass.getuser()
-            except (KeyError, OSError):  # no passwd entry (some containers)
-                name = f"uid:{os.getuid()}"
-        return Actor(name, socket.gethostname())
-
-    def ensure_signing_key(self) -> bool:
-        """Creates an active and a next key when the ring has no active key.
-        True when it made them. Nodes starting together make them once."""
-        with exclusive(self.engine):
-            keys = self.keys.all()
-            if any(key.state is KeyState.ACTIVE for key in keys):
-                return False
-            self._rotate(keys, initial=True)
-        return True
-
-    def rotate_keys(self, algorithm: str | None = None) -> Rotation:
-        """next → active, active → retired, and a new next key of `algorithm`
-        (default: TOKENSMITH_SIGNING_ALGORITHM)."""
-        with exclusive(self.engine):
-            return self._rotate(self.keys.all(), algorithm=algorithm)
-
-    def publish_next_key(self, algorithm: str) -> Rotation:
-        """A new next key of `algorithm` in place of the current next key; the active
-        key goes on signing (domain/keys.py plan_next_key)."""
-        with exclusive(self.engine):
-            now = int(time.time())
-            rotation = plan_next_key(self.keys.all(), algorithm, now)
-            summary = rotation_summary(rotation)
-            summary["next_only"] = True
-            audit_event = event(AuditAction.KEYS_ROTATED, KEY_RING_SUBJECT, self.actor(), now, **summary)
-            self.keys.apply(rotation, audit_event)
-            audit_log.emit(audit_event, self.settings.audit_log)
-            return rotation
-
-    def _rotate(self, keys: Sequence[SigningKey], *, initial: bool = False, algorithm: str | None = None) -> Rotation:
-        now = int(time.time())
-        algorithm = algorithm or self.settings.signing_algorithm
-        rotation = plan_rotation(keys, algorithm, now, self.settings.retired_key_retention_seconds)
-        summary = rotation_summary(rotation)
-        if initial:
-            summary["initial"] = True
-        audit_event = event(AuditAction.KEYS_ROTATED, KEY_RING_SUBJECT, self.actor(), now, **summary)
-        self.keys.apply(rotation, audit_event)
-        if not initial:  # the first ring, made implicitly by any command, is in the store only
-            audit_log.emit(audit_event, self.settings.audit_log)
-        return rotation
 
     def fanout_listener(self) -> FanoutListener | None:
         """The subscription that applies other nodes' news to this node's caches."""

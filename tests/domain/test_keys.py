@@ -18,6 +18,7 @@ from tokensmith.domain.keys import (
     generate_private_key,
     load_private_key,
     new_signing_key,
+    plan_removal,
     plan_rotation,
     private_key_bytes,
     thumbprint,
@@ -175,3 +176,38 @@ def test_jwks_is_json_with_public_members_only() -> None:
     document = json.loads(json.dumps(ring.jwks()))
     for jwk in document["keys"]:
         assert set(jwk) == {"kty", "n", "e", "kid", "alg", "use"}
+
+
+# --- emergency removal ----------------------------------------------------------
+
+
+def test_removing_the_active_key_promotes_the_next_and_publishes_a_new_next() -> None:
+    active = key(KeyState.ACTIVE, created_at=NOW - DAY, activated_at=NOW - DAY)
+    upcoming = key(KeyState.NEXT, created_at=NOW - DAY)
+    rotation = plan_removal([active, upcoming], active.kid, "ES256", NOW)
+    assert rotation.deleted == (active.kid,)
+    assert [(k.kid, k.state) for k in rotation.updated] == [(upcoming.kid, KeyState.ACTIVE)]
+    assert [k.state for k in rotation.created] == [KeyState.NEXT]
+
+
+def test_removing_the_active_key_with_no_next_makes_a_new_active_key() -> None:
+    active = key(KeyState.ACTIVE, created_at=NOW - DAY, activated_at=NOW - DAY)
+    rotation = plan_removal([active], active.kid, "ES256", NOW)
+    assert rotation.deleted == (active.kid,) and not rotation.updated
+    assert [k.state for k in rotation.created] == [KeyState.ACTIVE, KeyState.NEXT]
+
+
+def test_removing_the_next_or_a_retired_key_leaves_the_active_key_signing() -> None:
+    active = key(KeyState.ACTIVE, created_at=NOW - DAY, activated_at=NOW - DAY)
+    upcoming = key(KeyState.NEXT, created_at=NOW - 10)
+    retired = key(KeyState.RETIRED, created_at=NOW - 3 * DAY, activated_at=NOW - 3 * DAY, retired_at=NOW - DAY)
+    of_next = plan_removal([active, upcoming, retired], upcoming.kid, "ES256", NOW)
+    assert of_next.deleted == (upcoming.kid,) and not of_next.updated
+    assert [k.state for k in of_next.created] == [KeyState.NEXT]
+    of_retired = plan_removal([active, upcoming, retired], retired.kid, "ES256", NOW)
+    assert of_retired == type(of_retired)((), (), (retired.kid,))
+
+
+def test_removing_an_unknown_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="no signing key"):
+        plan_removal([key(KeyState.ACTIVE, created_at=NOW, activated_at=NOW)], "nope", "ES256", NOW)

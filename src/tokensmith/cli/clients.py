@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
-from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import orjson
 
-from tokensmith.cli.context import fail, prepared_node, user_errors
-from tokensmith.domain.clients import Client
-from tokensmith.domain.lifetimes import parse_lifetime
-from tokensmith.domain.registration import build_client, change_client, new_secret
+from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
+from tokensmith.domain.clients import Client, check_custom_claims
 from tokensmith.domain.secrets import StoredSecret
-from tokensmith.node import Node
-from tokensmith.store.administration import Administration
-from tokensmith.store.clients import ClientAlreadyExists
+from tokensmith.service import clients as service
+from tokensmith.service.revocations import revoke_client_tokens
 
 _DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -27,15 +24,23 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_SECRET_EXPIRY_SECONDS = 3650 * 86400
 
 
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_claims(values: tuple[str, ...]) -> dict[str, Any]:
-    """`K=V` is a string claim; `K:=JSON` a typed one (number, boolean, list, object)."""
+    """`K=V` is a string claim; `K:=JSON` a typed one (number, boolean, list, object).
+    Parsed by the standard library, which keeps every integer exact (orjson makes a
+    30-digit one a float), so the domain's range check sees what was typed."""
     claims: dict[str, Any] = {}
     for item in values:
         if ":=" in item and item.index(":=") < item.find("=") + 1:
             name, _, raw = item.partition(":=")
             try:
-                claims[name] = orjson.loads(raw)
-            except orjson.JSONDecodeError:
+                claims[name] = json.loads(raw, parse_constant=_no_constant)
+            except RecursionError:
+                fail(f"claim {name}: nested too deeply")
+            except ValueError:  # json.JSONDecodeError, and NaN / Infinity
                 fail(f"claim {name}: not valid JSON")
         elif "=" in item:
             name, _, value = item.partition("=")
@@ -65,14 +70,25 @@ def describe(client: Client, now: int) -> dict[str, Any]:
         "scopes": list(client.scopes),
         "default_scopes": list(client.default_scopes),
         "audiences": list(client.audiences),
-        "claims": dict(client.claims),
+        "claims": shown_claims(client),
         "lifetime": str(client.lifetime),
         "rate_limit": client.rate_limit,
         "reuse_tokens": client.reuse_tokens,
+        "tokens_not_before": client.tokens_not_before,
         "secrets": [describe_secret(secret, now) for secret in client.secrets],
         "created_at": client.created_at,
         "updated_at": client.updated_at,
     }
+
+
+def shown_claims(client: Client) -> Any:
+    """The client's claims, or what is wrong with them: a client stored before the
+    claim rules (domain/clients.py) may hold one that cannot be printed as JSON."""
+    try:
+        check_custom_claims(client.claims)
+    except ValueError as exc:
+        return {"invalid": f"{exc}; fix with `tokensmith clients update {client.client_id} --remove-claim NAME`"}
+    return dict(client.claims)
 
 
 def describe_secret(secret: StoredSecret, now: int) -> dict[str, Any]:
@@ -100,13 +116,6 @@ def read_secret_from_stdin() -> str:
     if not text:
         fail("no secret on standard input")
     return text
-
-
-def existing(node: Node, client_id: str) -> Client:
-    client = node.clients.get(client_id)
-    if client is None:
-        fail(f"no client {client_id!r}")
-    return client
 
 
 @click.group()
@@ -149,26 +158,25 @@ def create(
     node = prepared_node()
     now = int(time.time())
     imported = read_secret_from_stdin() if secret_stdin else None
-    client = build_client(
+    spec = service.ClientSpec(
         client_id=client_id,
         name=name,
         scopes=scopes,
         default_scopes=default_scopes or None,
         audiences=audiences,
         claims=parse_claims(claims),
-        lifetime=parse_lifetime(lifetime or str(node.settings.default_lifetime_seconds)),
-        now=now,
+        lifetime=lifetime,
         rate_limit=rate_limit,
         reuse_tokens=reuse_tokens,
+        imported_secret=imported,
+        secret_expires_at=parse_expiry(secret_expires_in, now),
     )
-    secret, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(secret_expires_in, now))
-    client = replace(client, secrets=(secret,))
     try:
-        Administration(node).create_client(client)
-    except ClientAlreadyExists:
-        fail(f"a client {client.client_id!r} already exists")
+        client, secret = service.create_client(changes_on(node), spec, now)
+    except service.ClientAlreadyExists as exc:
+        fail(f"a client {str(exc)!r} already exists")
     shown = describe(client, now)
-    output = {"client_id": client.client_id, "client_secret": text, "secret_id": secret.secret_id, **shown}
+    output = {"client_id": client.client_id, "client_secret": secret.text, "secret_id": secret.stored.secret_id, **shown}
     if imported is not None:
         del output["client_secret"]  # the caller already has it; never echo it back
     emit(output, as_json)
@@ -199,7 +207,10 @@ def list_clients(as_json: bool) -> None:
 def show(client_id: str, as_json: bool) -> None:
     """Show one client (never its secrets, which are not kept)."""
     node = prepared_node()
-    emit(describe(existing(node, client_id), int(time.time())), as_json)
+    client = node.clients.get(client_id)
+    if client is None:
+        fail(f"no client {client_id!r}")
+    emit(describe(client, int(time.time())), as_json)
 
 
 @clients.command()
@@ -234,41 +245,27 @@ def update(
 ) -> None:
     """Change a client's settings."""
     node = prepared_node()
-    client = existing(node, client_id)
-    changes: dict[str, Any] = {}
-    if name is not None:
-        changes["name"] = name
-    if scopes:
-        changes["scopes"] = scopes
-        if not default_scopes:  # keep the defaults that are still allowed
-            changes["default_scopes"] = tuple(s for s in client.default_scopes if s in scopes) or scopes
-    if default_scopes:
-        changes["default_scopes"] = default_scopes
-    if audiences or clear_audiences:
-        changes["audiences"] = () if clear_audiences else audiences
-    if claims or removed_claims:
-        merged = {**client.claims, **parse_claims(claims)}
-        for claim in removed_claims:
-            merged.pop(claim, None)
-        changes["claims"] = merged
-    if lifetime is not None:
-        changes["lifetime"] = parse_lifetime(lifetime)
     if rate_limit is not None and no_rate_limit:
         fail("give --rate-limit or --no-rate-limit, not both")
-    if rate_limit is not None or no_rate_limit:
-        changes["rate_limit"] = rate_limit
-    if reuse_tokens is not None:
-        changes["reuse_tokens"] = reuse_tokens
+    what = service.ClientChanges(
+        name=name,
+        scopes=scopes or None,
+        default_scopes=default_scopes or None,
+        audiences=() if clear_audiences else (audiences or None),
+        set_claims=parse_claims(claims),
+        removed_claims=removed_claims,
+        lifetime=lifetime,
+        rate_limit=rate_limit,
+        clear_rate_limit=no_rate_limit,
+        reuse_tokens=reuse_tokens,
+    )
     now = int(time.time())
-    changed = change_client(client, now, **changes)
-    Administration(node).update_client(client, changed)
-    emit(describe(changed, now), as_json)
+    emit(describe(service.update_client(changes_on(node), client_id, what, now), now), as_json)
 
 
 def _set_enabled(client_id: str, enabled: bool) -> None:
     node = prepared_node()
-    now = int(time.time())
-    Administration(node).set_enabled(existing(node, client_id), enabled, now)
+    service.set_enabled(changes_on(node), client_id, enabled, int(time.time()))
     click.echo(f"{client_id} {'enabled' if enabled else 'disabled'}")
 
 
@@ -292,11 +289,24 @@ def enable(client_id: str) -> None:
 @click.argument("client_id")
 @user_errors
 def delete(client_id: str) -> None:
-    """Delete a client and its secrets."""
+    """Delete a client and its secrets; its tokens turn inactive at introspection."""
     node = prepared_node()
-    if not Administration(node).delete_client(client_id):
-        fail(f"no client {client_id!r}")
+    service.delete_client(changes_on(node), client_id, int(time.time()))
     click.echo(f"{client_id} deleted")
+
+
+@clients.command("revoke-tokens")
+@click.argument("client_id")
+@user_errors
+def revoke_tokens(client_id: str) -> None:
+    """Revoke every token issued to the client up to now.
+
+    They turn inactive at introspection (on every node at once with Redis); tokens
+    asked for once the command has returned are live. Its secrets stay as they are:
+    remove a leaked one with `clients secret remove`."""
+    node = prepared_node()
+    not_before = revoke_client_tokens(changes_on(node), client_id)
+    click.echo(f"tokens of {client_id} issued before {not_before} (epoch seconds) are revoked")
 
 
 @clients.group()
@@ -313,14 +323,12 @@ def secret() -> None:
 def secret_add(client_id: str, from_stdin: bool, expires_in: str | None, as_json: bool) -> None:
     """Give a client another secret (printed this once)."""
     node = prepared_node()
-    client = existing(node, client_id)
     now = int(time.time())
     imported = read_secret_from_stdin() if from_stdin else None
-    stored, text = new_secret(client, node.checker, now, imported=imported, expires_at=parse_expiry(expires_in, now))
-    Administration(node).add_secret(client_id, stored, now)
-    output: dict[str, Any] = {"client_id": client_id, **describe_secret(stored, now)}
+    secret = service.add_secret(changes_on(node), client_id, now, imported=imported, expires_at=parse_expiry(expires_in, now))
+    output: dict[str, Any] = {"client_id": client_id, **describe_secret(secret.stored, now)}
     if imported is None:
-        output["client_secret"] = text
+        output["client_secret"] = secret.text
     emit(output, as_json)
 
 
@@ -331,7 +339,6 @@ def secret_add(client_id: str, from_stdin: bool, expires_in: str | None, as_json
 def secret_remove(client_id: str, secret_id: str) -> None:
     """Remove one of a client's secrets."""
     node = prepared_node()
-    existing(node, client_id)
-    if not Administration(node).remove_secret(client_id, secret_id, int(time.time())):
+    if not service.remove_secret(changes_on(node), client_id, secret_id, int(time.time())):
         fail(f"client {client_id!r} has no secret {secret_id!r}")
     click.echo(f"secret {secret_id} removed from {client_id}")

@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from tokensmith.config import Settings
 from tokensmith.domain.key_encryption import KeyEncryptionError
 from tokensmith.node import Node
+from tokensmith.service.changes import Changes
+from tokensmith.service.clients import ClientNotFound
+from tokensmith.service.keys import ensure_signing_key
 from tokensmith.store.database import upgrade
 from tokensmith.store.kek_source import auto_kek_path, load_kek
 from tokensmith.store.sqlite_files import StoreMissing, create_owner_only, require_store, restrict_modes
@@ -77,8 +80,13 @@ def prepared_node(settings: Settings | None = None, *, create: bool = False) -> 
     """A node whose store has the current schema and a signing key."""
     node = open_node(settings, create=create)
     upgrade(node.engine)
-    node.ensure_signing_key()
+    ensure_signing_key(Changes.of_process(node))
     return node
+
+
+def changes_on(node: Node) -> Changes:
+    """Changes made by this command, for the OS user or TOKENSMITH_ACTOR."""
+    return Changes.of_process(node)
 
 
 def user_errors(command: F) -> F:
@@ -88,7 +96,7 @@ def user_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except UserError as exc:
+        except (UserError, ClientNotFound) as exc:
             _exit(str(exc))
         except (ValueError, KeyEncryptionError) as exc:
             _exit(str(exc))

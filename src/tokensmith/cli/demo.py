@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import shlex
 import time
-from dataclasses import replace
-
 import click
 
-from tokensmith.cli.context import prepared_node, user_errors
-from tokensmith.domain.lifetimes import FixedLifetime
-from tokensmith.domain.registration import build_client, new_secret
-from tokensmith.store.administration import Administration
+from tokensmith.cli.context import changes_on, prepared_node, user_errors
+from tokensmith.service.clients import ClientSpec, create_client
 
 
 def local_base_url(host: str, port: int) -> str:
@@ -34,18 +30,15 @@ def demo(client_id: str) -> None:
         click.echo("tokensmith: the store already has clients; no demo client made (see `tokensmith clients list`).")
         return
     now = int(time.time())
-    client = build_client(
+    spec = ClientSpec(
         client_id=client_id,
         name="Demo client",
         scopes=("edit", "read"),
         default_scopes=("read",),
-        audiences=(),
         claims={"firstVisionId": "00000AUNAB"},  # the seed's example custom claim
-        lifetime=FixedLifetime(node.settings.default_lifetime_seconds),
-        now=now,
     )
-    secret, text = new_secret(client, node.checker, now)
-    Administration(node).create_client(replace(client, secrets=(secret,)))
+    _, secret = create_client(changes_on(node), spec, now)
+    text = secret.text
     url = f"{local_base_url(node.settings.host, node.settings.port)}/v1/api/oauth/token?scope=edit"
     click.echo(f"Demo client created.\n  client_id:     {client_id}\n  client_secret: {text}   (shown once)\n")
     click.echo("Get a token (the seed's request):")

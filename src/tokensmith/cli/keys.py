@@ -7,15 +7,15 @@ import time
 import click
 import orjson
 
-from tokensmith.cli.context import prepared_node, user_errors
+from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
 from tokensmith.domain.keys import ALGORITHMS, KeyRing
 from tokensmith.node import Node
-from tokensmith.store.administration import Administration
+from tokensmith.service.keys import publish_next_key, remove_key, rotate_keys
 
 
 @click.group()
 def keys() -> None:
-    """List and rotate signing keys."""
+    """List, rotate and (when compromised) remove signing keys."""
 
 
 @keys.command("list")
@@ -65,7 +65,7 @@ def rotate(algorithm: str | None) -> None:
     retention = node.settings.retired_key_retention_seconds
     before = KeyRing(node.keys.all(), now, retention)
     if algorithm is not None and (before.next is None or before.next.algorithm != algorithm) and before.active is not None:
-        Administration(node).publish_next_key(algorithm)
+        publish_next_key(changes_on(node), algorithm)
         ring = KeyRing(node.keys.all(), int(time.time()), retention)
         assert ring.active is not None and ring.next is not None
         click.echo(
@@ -74,13 +74,36 @@ def rotate(algorithm: str | None) -> None:
             f"(nodes within {node.settings.key_cache_seconds:g} s; other verifiers after their JWKS cache period)"
         )
         return
-    Administration(node).rotate_keys(algorithm)
+    rotate_keys(changes_on(node), algorithm)
     ring = KeyRing(node.keys.all(), int(time.time()), retention)
     assert ring.active is not None
     click.echo(f"active key is now {ring.active.kid} ({ring.active.algorithm}); nodes sign with it within {node.settings.key_cache_seconds:g} s")
     note = algorithm_note(node) if algorithm is None else None
     if note:
         click.echo(f"note: {note}", err=True)
+
+
+@keys.command()
+@click.argument("kid")
+@click.option("--compromised", is_flag=True, help="Confirm: the key's private part is (or may be) known to someone else.")
+@user_errors
+def remove(kid: str, compromised: bool) -> None:
+    """Emergency removal of a compromised signing key.
+
+    The key leaves the key ring and the JWKS at once, so every token it signed stops
+    verifying (introspection refuses them on every node at once with Redis). If it was
+    the active key the next key signs from now on, and a new next key is published.
+    For a planned change use `tokensmith keys rotate`, which breaks no token."""
+    if not compromised:
+        fail("removing a key breaks every token it signed; give --compromised to confirm, or use `tokensmith keys rotate`")
+    node = prepared_node()
+    remove_key(changes_on(node), kid)
+    ring = KeyRing(node.keys.all(), int(time.time()), node.settings.retired_key_retention_seconds)
+    assert ring.active is not None
+    click.echo(
+        f"removed key {kid}; the active key is {ring.active.kid} ({ring.active.algorithm}). Verifiers that cached the "
+        f"JWKS drop the key when they next fetch it; nodes at once with Redis, else within {node.settings.key_cache_seconds:g} s"
+    )
 
 
 def algorithm_note(node: Node) -> str | None:

@@ -17,6 +17,8 @@ from tokensmith.cli.demo import demo
 from tokensmith.cli.keys import algorithm_note, keys
 from tokensmith.cli.metrics_dir import prepare_multiprocess_metrics
 from tokensmith.config import Settings
+from tokensmith.service.changes import Changes
+from tokensmith.service.keys import ensure_signing_key
 from tokensmith.store.database import current_revision, head_revision, is_at_head, upgrade
 
 
@@ -76,7 +78,7 @@ def _prepare_store(settings: Settings) -> None:
             if done.returncode != 0:
                 lines = done.stderr.strip().splitlines() or ["the store's schema upgrade failed"]
                 fail(lines[-1].removeprefix("tokensmith: "))
-        node.ensure_signing_key()
+        ensure_signing_key(Changes.of_process(node))
         note = algorithm_note(node)
         if note:
             click.echo(f"tokensmith: note: {note}", err=True)

@@ -26,7 +26,9 @@ class AuditAction(str, Enum):
     CLIENT_DELETED = "client.deleted"
     SECRET_ADDED = "client.secret_added"
     SECRET_REMOVED = "client.secret_removed"
+    TOKENS_REVOKED = "client.tokens_revoked"
     KEYS_ROTATED = "keys.rotated"
+    KEY_REMOVED = "keys.removed"
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@ extra claims, and for how long its tokens live."""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
@@ -35,13 +38,73 @@ def is_valid_client_id(value: str) -> bool:
     return _CLIENT_ID.fullmatch(value) is not None
 
 
-def check_custom_claims(claims: Mapping[str, Any]) -> None:
+# Custom-claim values (docs/clients.md, "Custom claims"). Nested deeper than this a
+# claim is no longer an attribute but a document; orjson also refuses to write past
+# 254 levels, which made every token request of such a client fail.
+MAX_CLAIM_DEPTH = 8
+# RFC 7159 §6 / RFC 8259 §6: beyond ±(2**53 − 1) a JSON number is not exact in most
+# verifiers (JavaScript, and orjson itself turns a 30-digit integer into a float).
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_CUSTOM_CLAIMS_BYTES = 2048
+# The longest token must still be read by tokensmith.verify (max_token_bytes 8192) and
+# fit an introspection or revocation form (TOKENSMITH_MAX_BODY_BYTES, default 8192)
+# with its field names: 8000 characters. Less the JOSE header (≤ 120 base64url
+# characters), an RSA-2048 signature (342) and two dots, 7536 characters of base64url
+# carry 5652 bytes of claims JSON; rounded down to this.
+MAX_TOKEN_CLAIMS_BYTES = 5632
+# In those bytes, beside the client's own values: the claim names, iat, exp, jti,
+# a later cnf, and an issuer URL of up to 512 characters.
+RESERVED_CLAIMS_BYTES = 768
+
+
+def check_custom_claims(
+    claims: Mapping[str, Any], *, client_id: str = "", scopes: Iterable[str] = (), audiences: Iterable[str] = ()
+) -> None:
+    """ValueError unless `claims` can go into every token of a client with this id,
+    these scopes and audiences: names, value types and depth, and the token's size."""
     reserved = sorted(set(claims) & REGISTERED_CLAIMS)
     if reserved:
         raise ValueError(f"custom claim may not override a registered claim: {reserved[0]}")
-    for name in claims:
-        if not name or len(name) > 64:
+    for name, value in claims.items():
+        if not isinstance(name, str) or not name or len(name) > 64:
             raise ValueError("custom claim names must be 1 to 64 characters")
+        _check_value(name, value, 1)
+    size = len(orjson.dumps(dict(claims))) if claims else 0
+    if size > MAX_CUSTOM_CLAIMS_BYTES:
+        raise ValueError(f"custom claims take {size} bytes as JSON; at most {MAX_CUSTOM_CLAIMS_BYTES} are allowed")
+    # The largest token this client can get: every scope at once, its longest audience.
+    scope_bytes = len(" ".join(scopes).encode())
+    audience_bytes = max((len(a.encode()) for a in audiences), default=0)
+    largest = RESERVED_CLAIMS_BYTES + 2 * len(client_id.encode()) + scope_bytes + audience_bytes + size
+    if largest > MAX_TOKEN_CLAIMS_BYTES:
+        raise ValueError(
+            f"custom claims, scopes and audiences together would make tokens of {largest} bytes of claims; "
+            f"verifiers and introspection accept at most {MAX_TOKEN_CLAIMS_BYTES}"
+        )
+
+
+def _check_value(name: str, value: object, depth: int) -> None:
+    """`depth`: how many arrays and objects `value` would be inside of, itself included."""
+    if isinstance(value, (list, dict)) and depth > MAX_CLAIM_DEPTH:
+        raise ValueError(f"custom claim {name}: arrays and objects nested deeper than {MAX_CLAIM_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"custom claim {name}: integers must be within ±(2**53 − 1); give a string instead")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"custom claim {name}: numbers must be finite")
+    elif isinstance(value, list):
+        for item in value:
+            _check_value(name, item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"custom claim {name}: object member names must be strings")
+            _check_value(name, item, depth + 1)
+    else:
+        raise ValueError(f"custom claim {name}: not a JSON value")
 
 
 @dataclass(frozen=True)
@@ -61,6 +124,9 @@ class Client:
     # Hand back the client's last token for the same scopes and audience while it has
     # most of its lifetime left, instead of signing a new one (store/reuse.py).
     reuse_tokens: bool = False
+    # Tokens issued before this instant (epoch seconds) are inactive at introspection:
+    # `tokensmith clients revoke-tokens` (service/revocations.py).
+    tokens_not_before: int | None = None
     has_imported_secret: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

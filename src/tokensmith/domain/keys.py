@@ -123,6 +123,32 @@ def plan_next_key(keys: Iterable[SigningKey], algorithm: str, now: int) -> Rotat
     return Rotation((), (new_signing_key(algorithm, KeyState.NEXT, now),), deleted)
 
 
+def plan_removal(keys: Iterable[SigningKey], kid: str, algorithm: str, now: int) -> Rotation:
+    """Emergency removal of a compromised key: it leaves the ring and the JWKS at once,
+    so every token it signed stops verifying. When it was the active key the next key
+    signs in its place (it is already published, so verifiers have it); with no next
+    key a new one becomes active. Either way a fresh next key is published, as after a
+    rotation. ValueError when the ring has no key `kid`."""
+    keys = list(keys)
+    removed = next((k for k in keys if k.kid == kid), None)
+    if removed is None:
+        raise ValueError(f"no signing key {kid!r}")
+    remaining = [k for k in keys if k.kid != kid]
+    updated: list[SigningKey] = []
+    created: list[SigningKey] = []
+    upcoming = [k for k in remaining if k.state is KeyState.NEXT]
+    if removed.state is KeyState.ACTIVE and not any(k.state is KeyState.ACTIVE for k in remaining):
+        if upcoming:
+            promoted = max(upcoming, key=lambda k: k.created_at)
+            updated.append(replace(promoted, state=KeyState.ACTIVE, activated_at=now))
+        else:
+            created.append(new_signing_key(algorithm, KeyState.ACTIVE, now))
+        created.append(new_signing_key(algorithm, KeyState.NEXT, now))
+    elif removed.state is KeyState.NEXT and len(upcoming) == 0:
+        created.append(new_signing_key(algorithm, KeyState.NEXT, now))
+    return Rotation(tuple(updated), tuple(created), (kid,))
+
+
 class KeyRing:
     """The keys a node signs with and publishes, at one moment."""
 

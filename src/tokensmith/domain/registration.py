@@ -56,7 +56,7 @@ def build_client(
     if not set(defaults) <= set(scopes):
         raise ValueError("default scopes must be among the client's scopes")
     _check_audiences(audiences)
-    check_custom_claims(claims)
+    check_custom_claims(claims, client_id=client_id, scopes=scopes, audiences=audiences)
     check_rate_limit(rate_limit)
     return Client(
         client_id=client_id,

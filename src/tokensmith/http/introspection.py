@@ -1,10 +1,14 @@
 """`POST /oauth2/introspect` (RFC 7662): is this token live, and what does it say?
 
 Any authenticated client may ask. A token that is expired, revoked, forged, from
-another issuer or not a token at all gets `{"active": false}` and nothing more
-(RFC 7662 §2.2), so the answer never says which check failed."""
+another issuer, not a token at all, or of a client that is disabled, deleted or whose
+tokens were revoked up to a later instant (`tokensmith clients revoke-tokens`) gets
+`{"active": false}` and nothing more (RFC 7662 §2.2), so the answer never says which
+check failed."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -38,8 +42,22 @@ async def introspect(request: Request) -> Response:
         claims is None
         or claims["jti"] in node.revoked
         or await node.gate.call("revocation check", node.revocations.is_revoked, claims["jti"])
+        or not await _client_still_holds(node, claims)
     ):
         return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
     body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": "Bearer"}
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
 
+
+
+async def _client_still_holds(node: Node, claims: dict[str, Any]) -> bool:
+    """The token's client exists, is enabled, and has not had its tokens revoked since
+    the token was issued; nor is it a new client of a deleted one's id (a token older
+    than the client is the old one's). Read through the client cache: other nodes'
+    changes arrive by the client-changed announcement, or within
+    TOKENSMITH_CLIENT_CACHE_SECONDS."""
+    client = await node.client_cache.get(claims["client_id"])
+    if client is None or not client.enabled:
+        return False
+    issued_at: int = claims["iat"]
+    return issued_at >= max(client.created_at, client.tokens_not_before or 0)

@@ -17,7 +17,7 @@ from tokensmith.http.authentication import authenticated_client
 from tokensmith.http.errors import NO_STORE
 from tokensmith.http.parsing import form_body, malformed
 from tokensmith.node import Node
-from tokensmith.store.fanout import Event, EventKind, announce
+from tokensmith.service.revocations import revoke_token
 
 PATH = "/oauth2/revoke"
 
@@ -36,8 +36,5 @@ async def revoke(request: Request) -> Response:
     if claims is not None:
         if claims["client_id"] != client.client_id:
             raise TokensmithError(Problem.TOKEN_NOT_OWNED)
-        await node.gate.call("revoke", node.revocations.revoke, claims["jti"], client.client_id, claims["exp"], int(time.time()))
-        node.revoked.add(claims["jti"], claims["exp"])
-        if node.redis is not None:  # every node's introspection knows at once
-            await announce(node.redis, Event(EventKind.REVOKED, claims["jti"], expires_at=claims["exp"]))
+        await revoke_token(node, claims, int(time.time()))
     return Response(b"", 200, NO_STORE)

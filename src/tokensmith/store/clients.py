@@ -29,6 +29,7 @@ def _client_row(client: Client) -> dict[str, Any]:
         "updated_at": client.updated_at,
         "rate_limit": client.rate_limit,
         "reuse_tokens": client.reuse_tokens,
+        "tokens_not_before": client.tokens_not_before,
     }
 
 
@@ -62,6 +63,7 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         updated_at=row.updated_at,
         rate_limit=row.rate_limit,
         reuse_tokens=bool(row.reuse_tokens),
+        tokens_not_before=row.tokens_not_before,
     )
 
 
@@ -83,6 +85,7 @@ _CLIENT_WITH_SECRETS = sa.select(
 _DECOY_CLIENT: dict[str, Any] = {
     "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
     "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
+    "tokens_not_before": None,
 }  # fmt: skip
 _DECOY_SECRET: dict[str, Any] = {
     "secret_id": "sec_000000000000", "kind": SecretKind.GENERATED.value, "digest": "0" * 64,
@@ -151,9 +154,10 @@ class ClientRepository:
 
     def update(self, client: Client, audit_event: AuditEvent | None = None) -> None:
         """Writes the client's fields; its secrets are changed only through
-        add_secret and remove_secret."""
+        add_secret and remove_secret, its tokens_not_before only through
+        revoke_tokens (so a change read before a revocation cannot undo it)."""
         row = _client_row(client)
-        del row["client_id"], row["created_at"]
+        del row["client_id"], row["created_at"], row["tokens_not_before"]
         with self._engine.begin() as connection:
             changed = connection.execute(clients.update().where(clients.c.client_id == client.client_id).values(row)).rowcount
             if audit_event is not None and changed:
@@ -166,6 +170,24 @@ class ClientRepository:
             if audit_event is not None and deleted:
                 audit.record(connection, audit_event)
             return deleted
+
+    def revoke_tokens(self, client_id: str, not_before: int, updated_at: int, audit_event: AuditEvent | None = None) -> int | None:
+        """Tokens of the client issued before `not_before` become inactive. The
+        instant only moves forward; answers the client's instant now, or None when
+        there is no such client."""
+        with self._engine.begin() as connection:
+            current = connection.execute(
+                sa.select(clients.c.tokens_not_before).where(clients.c.client_id == client_id)
+            ).first()
+            if current is None:
+                return None
+            instant = max(not_before, current.tokens_not_before or 0)
+            connection.execute(
+                clients.update().where(clients.c.client_id == client_id).values(tokens_not_before=instant, updated_at=updated_at)
+            )
+            if audit_event is not None:
+                audit.record(connection, audit_event)
+            return instant
 
     def add_secret(self, client_id: str, secret: StoredSecret, updated_at: int, audit_event: AuditEvent | None = None) -> None:
         with self._engine.begin() as connection:

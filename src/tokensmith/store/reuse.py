@@ -84,6 +84,8 @@ class TokenReuse:
             or not (entry.lifetime is client.lifetime or entry.lifetime == client.lifetime)
             or not is_reusable(token, now, self.threshold)
             or token.jti in self._revoked
+            # `clients revoke-tokens` since it was signed: introspection refuses it.
+            or (client.tokens_not_before is not None and token.issued_at < client.tokens_not_before)
         ):
             self._drop(key, entry)
             return None

@@ -22,6 +22,8 @@ clients = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("rate_limit", sa.Integer, nullable=True),  # tokens per minute (migration 0003)
     sa.Column("reuse_tokens", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0005
+    # Tokens issued before this instant are inactive (migration 0006); null: none.
+    sa.Column("tokens_not_before", sa.BigInteger, nullable=True),
 )
 
 client_secrets = sa.Table(

@@ -1,0 +1,31 @@
+"""The application layer on a real node: SQLite store on disk, real repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tokensmith.config import Settings
+from tokensmith.domain.audit import Actor
+from tokensmith.domain.key_encryption import generate_kek
+from tokensmith.node import Node
+from tokensmith.service.changes import Changes
+from tokensmith.store.database import upgrade
+
+
+def make_node(tmp_path: Path, **settings: object) -> Node:
+    node = Node.from_settings(
+        Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", key_encryption_key=generate_kek(), **settings)  # type: ignore[arg-type]
+    )
+    upgrade(node.engine)
+    return node
+
+
+@pytest.fixture
+def changes(tmp_path: Path) -> Iterator[Changes]:
+    node = make_node(tmp_path, audit_log="off")
+    notices: list[str] = []
+    yield Changes(node, Actor("ops@example", "admin-host"), notices.append)
+    node.engine.dispose()
