@@ -23,7 +23,10 @@ run: $(VENV)/.installed
 	$(BIN)/tokensmith demo
 	$(BIN)/tokensmith serve
 
+# Types and lint first: a few seconds, and a failure there is a failure of `make test`.
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The benchmark makes its own environment in .bench/ (peers, wrk, py-spy, granian):

@@ -21,16 +21,15 @@ import json
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-
-from common import DOCS, STATE, log, replace_section  # noqa: E402
-from servers import tokensmith  # noqa: E402
+import httpx
+from common import DOCS, STATE, log, replace_section
+from servers import tokensmith
 
 SECTION = "## Brute-force guard under a burst"
 SEED = "/v1/api/oauth/token"
@@ -125,7 +124,7 @@ def main(argv: list[str]) -> int:
     STATE.mkdir(exist_ok=True)
     (STATE / "burst.json").write_text(json.dumps(results, indent=2))
     if not args.no_docs:
-        when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+        when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
         replace_section(DOCS / "benchmarks.md", SECTION, render(results, when), "# Benchmarks\n")
     return 0 if all(result["within_bound"] and result["other"] == 0 for result in results) else 1
 

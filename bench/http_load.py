@@ -24,7 +24,6 @@ import urllib.request
 from typing import Any
 
 import jwt
-
 from common import LOADGEN_CPU, WRK_DIR, log
 from servers import Endpoint, Server
 

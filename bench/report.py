@@ -381,7 +381,6 @@ def markdown(results: dict[str, Any], plotted: bool) -> str:
                     f"{vs} | {1e6 / per_cpu:.0f} | {mib(g.get('rss_kib_idle', 0))} → {mib(s['rss_kib']['end'])} | {status_cell(s)} |"
                 )
         add("")
-    two = series(results, "tokensmith-RS256-2workers", "seed")
     g2 = group(results, "tokensmith-RS256-2workers")
     if g2:
         add("### Two workers\n")
@@ -632,7 +631,7 @@ def profile_section(results: dict[str, Any]) -> str:
             " The last two columns do the same for the best experiment (the thin route on granian, access log off)."
         )
     out.append("\n")
-    names = ["signature (cryptography / OpenSSL)"] + sorted(mine["layers"], key=lambda n: -mine["layers"][n])
+    names = ["signature (cryptography / OpenSSL)", *sorted(mine["layers"], key=lambda n: -mine["layers"][n])]
     if theirs:
         names += [n for n in sorted(theirs["layers"], key=lambda n: -theirs["layers"][n]) if n not in names]
         out.append("| where the CPU goes | today: profile share | today: µs per token | thin route, granian, no log: profile share | µs per token |")
@@ -668,7 +667,7 @@ def profile_section(results: dict[str, Any]) -> str:
         out.append("Per-piece costs measured alone on the same core (`bench/micro.py`, CPU µs per call, no other thread waiting for the GIL):\n")
         out.append("| piece | CPU µs per call | ÷ one RS256 signature |")
         out.append("|---|---|---|")
-        for name, value in micro.items():
+        for value in micro.values():
             if "cpu_us" in value:
                 out.append(f"| {value['what']} | {value['cpu_us']:.1f} | {value['cpu_us'] / sign_us:.3f} |")
             else:

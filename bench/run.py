@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from environment import VENV, ensure_all  # noqa: E402  (stdlib only: safe before the venv)
+from environment import VENV, ensure_all
 
 PARTS = ("signing", "verify", "micro", "tokensmith", "variants", "peers", "profile")
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -169,7 +169,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         try:
             group["raw_adjacent"] = raw_signing(2.0, [algorithm])[algorithm]
             server = make()
-        except Exception as exc:  # noqa: BLE001  (reported, not hidden)
+        except Exception as exc:
             group.update(label=group_id, error=f"setup failed: {type(exc).__name__}: {exc}")
             log(f"  {group_id}: {group['error']}")
             return group
@@ -194,7 +194,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             if profile_as and "profile" in parts:
                 key = "profile" if profile_as == "seed-rs256" else f"profile_{profile_as}"
                 results[key] = profiler.profile(server, server.endpoints["seed"], seconds=min(10.0, args.seconds), name=profile_as)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             group["error"] = f"{type(exc).__name__}: {exc}"
             group["log_tail"] = server.log_tail()
             log(f"  {server.label}: {group['error']}\n{group['log_tail']}")
@@ -328,7 +328,7 @@ def compare(results: dict[str, Any], args: argparse.Namespace, raw_signing: Any,
             for endpoint in endpoints:
                 http_load.wrk(server, server.endpoints[endpoint], seconds=args.warmup, connections=http_load.PEAK_CONNECTIONS)
                 entries.append((group, server, endpoint))
-        except Exception as exc:  # noqa: BLE001  (reported, not hidden)
+        except Exception as exc:
             group.setdefault("label", group_id)
             group["error"] = f"{type(exc).__name__}: {exc}"
             log(f"  {group_id}: {group['error']}")

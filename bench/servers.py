@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, REPO, SERVER_CPU, STATE, VENV_BIN, VENV_PYTHON, free_port, log
+from common import BENCH_DIR, REPO, SERVER_CPU, STATE, VENV_BIN, VENV_PYTHON, free_port
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STANDARD_BODY = "grant_type=client_credentials&scope=edit"

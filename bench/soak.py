@@ -28,15 +28,15 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, STATE, load_average, log, replace_section  # noqa: E402
-from http_load import socket_errors, validate_tokens, wrk  # noqa: E402
-from servers import SEED, STANDARD_TOKENSMITH, Server, tokensmith  # noqa: E402
+from common import DOCS, STATE, load_average, log, replace_section
+from http_load import socket_errors, validate_tokens, wrk
+from servers import SEED, STANDARD_TOKENSMITH, Server, tokensmith
 
 PACED_CONNECTIONS = 16
 SECTION = "## Soak"
@@ -133,7 +133,7 @@ def slope_kib_per_minute(points: list[tuple[float, int]]) -> float:
 def soak(args: argparse.Namespace) -> dict[str, Any]:
     endpoint = SEED if args.endpoint == "seed" else STANDARD_TOKENSMITH
     server = start_server(args.algorithm)
-    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     load_before = load_average()
     try:
         idle = settled_sample(server)

@@ -44,17 +44,17 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, LOADGEN_CPU, SERVER_CPU, STATE, load_average, log, replace_section  # noqa: E402
-from servers import Server, tokensmith  # noqa: E402
+from common import DOCS, LOADGEN_CPU, SERVER_CPU, STATE, load_average, log, replace_section
+from servers import Server, tokensmith
 
 SECTION = "## Measured: response time of credential failures"
 SEED = "/v1/api/oauth/token?scope=edit"
@@ -214,7 +214,7 @@ def _quantile(values: list[float], q: float) -> float:
 def interleaved(prober: Prober, conditions: dict[str, Any], samples: dict[str, int], rng: random.Random) -> dict[str, list[float]]:
     """Runs each condition's probe `samples[name]` times, in a random interleaved order,
     after a warm-up of each; returns microseconds."""
-    for name, probe in conditions.items():
+    for probe in conditions.values():
         for _ in range(20):
             probe()
     order = [name for name, count in samples.items() for _ in range(count)]
@@ -228,7 +228,7 @@ def interleaved(prober: Prober, conditions: dict[str, Any], samples: dict[str, i
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     os.sched_setaffinity(0, {int(LOADGEN_CPU)})
-    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     load_before = load_average()
     comparisons: list[Comparison] = []
 

@@ -27,13 +27,13 @@ from typing import Any
 
 import orjson
 from starlette.datastructures import State
+from tokensmith.http.issuing import requested_audience
 
 from tokensmith.config import Settings
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
 from tokensmith.http.app import create_app
 from tokensmith.http.errors import render_error
-from tokensmith.http.issuing import requested_audience
 from tokensmith.http.parsing import parse_parameters
 from tokensmith.http.seed_token import PATH as SEED_PATH
 from tokensmith.logs import configure_logging
@@ -60,7 +60,7 @@ class _Headers:
 class _Request:
     """What issue_for_request and authenticate_request use of a Starlette Request."""
 
-    __slots__ = ("scope", "headers", "state", "app")
+    __slots__ = ("app", "headers", "scope", "state")
 
     def __init__(self, scope: dict[str, Any], authorization: str, app: Any) -> None:
         self.scope = scope

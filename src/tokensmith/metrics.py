@@ -29,7 +29,7 @@ from prometheus_client import (
 )
 
 # `*_created` series double the output and nobody graphs them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -162,7 +162,7 @@ def exposition() -> tuple[bytes, str]:
     """The text format body and its media type."""
     if MULTIPROCESS:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in prometheus-client
         return generate_latest(registry), CONTENT_TYPE_LATEST
     from prometheus_client import REGISTRY
 

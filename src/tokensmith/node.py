@@ -21,8 +21,8 @@ from tokensmith.store.database import create_engine
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
-from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.redis_link import RedisLink, redis_errors
+from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.revocations import RevocationRepository
 from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
 

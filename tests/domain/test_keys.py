@@ -76,7 +76,7 @@ def test_ec_kid_is_the_thumbprint_recomputed_from_its_published_jwk() -> None:
     signing_key = new_signing_key("ES256", KeyState.ACTIVE, NOW)
     jwk = signing_key.public_jwk()
     # RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
-    canonical = '{"crv":"%s","kty":"%s","x":"%s","y":"%s"}' % (jwk["crv"], jwk["kty"], jwk["x"], jwk["y"])
+    canonical = f'{{"crv":"{jwk["crv"]}","kty":"{jwk["kty"]}","x":"{jwk["x"]}","y":"{jwk["y"]}"}}'
     expected = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
     assert signing_key.kid == expected
     # RFC 7518 §6.2.1.2: coordinates are the full 32 bytes even with leading zeros.

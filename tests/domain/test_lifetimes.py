@@ -5,7 +5,7 @@ they do not depend on the code under test's own time-zone arithmetic."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 
@@ -13,7 +13,7 @@ from tokensmith.domain.lifetimes import DailyBoundary, FixedLifetime, parse_life
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
-    return int(datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc).timestamp())
+    return int(datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp())
 
 
 MIDNIGHT_NEW_YORK = DailyBoundary(time(0, 0), "America/New_York")

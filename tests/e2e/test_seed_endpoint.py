@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, time as clock_time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 

@@ -194,7 +194,7 @@ def held_connection(server: Tokensmith, source: str) -> socket.socket:
 
 def complete(received: bytes) -> bool:
     """Whether `received` holds a whole response (every answer here has a length)."""
-    head, found, content = received.partition(b"\r\n\r\n")
+    _head, found, content = received.partition(b"\r\n\r\n")
     if not found:
         return False
     length = parse_response(received).headers.get("content-length")

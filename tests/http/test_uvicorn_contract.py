@@ -206,7 +206,7 @@ def test_a_cycle_marked_answered_by_hand_is_closed_through_on_response(loop: asy
         def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
             self.started.append((cycle, app, self.in_headers_complete))
 
-    protocol, transport = connection(loop, Holding)
+    protocol, _transport = connection(loop, Holding)
     protocol.data_received(REQUEST)
     [(cycle, _, _)] = protocol.started
 

@@ -54,7 +54,7 @@ def _token(http: httpx.Client, node: Tokensmith, client: dict[str, Any]) -> str:
 
 def _inactive_everywhere(http: httpx.Client, nodes: list[Tokensmith], introspector: dict[str, Any], token: str, what: str) -> None:
     for node in nodes:
-        wait_until(lambda: not is_active(http, node, introspector, token), ANNOUNCED_WITHIN, what=f"{what} on {node.url}")
+        wait_until(lambda node=node: not is_active(http, node, introspector, token), ANNOUNCED_WITHIN, what=f"{what} on {node.url}")
 
 
 def test_a_disabled_clients_tokens_turn_inactive_on_every_node(

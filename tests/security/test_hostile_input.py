@@ -295,7 +295,7 @@ def test_a_client_id_with_control_characters_never_matches_the_real_client(env: 
     """With the real client's own secret: no truncation at NUL, no trimming, no case folding."""
     secret = env.client["client_secret"]
     by_basic = env.raw(b"Authorization: " + basic(client_id, secret).encode())
-    form = f"client_id={client_id}&client_secret={secret}".encode("utf-8")
+    form = f"client_id={client_id}&client_secret={secret}".encode()
     by_form = env.raw(b"Content-Type: " + FORM_TYPE, b"Content-Length: %d" % len(form), body=form)
 
     for response in (by_basic, by_form):

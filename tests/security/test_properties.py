@@ -34,7 +34,14 @@ from tokensmith.domain.scopes import format_scope, parse_scope
 from tokensmith.domain.tokens import TokenSigner, issue_token
 from tokensmith.exchange.authentication.client_secret import MAX_AUTHORIZATION_LENGTH, client_credentials, parse_basic
 from tokensmith.http.parsing import (
-    MAX_PARAMETERS, checked_head, form_body, form_parameters, parse_parameters, query_parameters, received_body, split_parameters,
+    MAX_PARAMETERS,
+    checked_head,
+    form_body,
+    form_parameters,
+    parse_parameters,
+    query_parameters,
+    received_body,
+    split_parameters,
 )
 from tokensmith.verify import InvalidToken, TokenError, TokenVerifier
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
 from tokensmith.domain.audit import Actor
 from tokensmith.domain.key_encryption import generate_kek
@@ -16,8 +17,10 @@ from tokensmith.store.database import upgrade
 
 
 def make_node(tmp_path: Path, **settings: object) -> Node:
-    node = Node.from_settings(
-        Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", key_encryption_key=generate_kek(), **settings)  # type: ignore[arg-type]
+    """A node on a new SQLite store, made on purpose (as `tokensmith db upgrade` does)."""
+    node = open_node(
+        Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", key_encryption_key=generate_kek(), **settings),  # type: ignore[arg-type]
+        create=True,
     )
     upgrade(node.engine)
     return node

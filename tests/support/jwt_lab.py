@@ -121,12 +121,12 @@ class Lab:
     def spelled(self, header: str | None = None, payload: str | None = None, signature: str | None = None) -> str:
         """The real token with one of its segments spelled differently."""
         parts = self.token.split(".")
-        return ".".join(part if new is None else new for part, new in zip(parts, (header, payload, signature)))
+        return ".".join(part if new is None else new for part, new in zip(parts, (header, payload, signature), strict=True))
 
 
 def self_signed_certificate(key: rsa.RSAPrivateKey) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tokensmith.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -95,7 +95,7 @@ class TcpForwarder:
         while not self._stopped.is_set():
             try:
                 downstream, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -16,7 +16,6 @@ from tests.support.jws import P256_ORDER, b64url, compact, hs256, respelled_s, s
 from tokensmith.verify import ExpiredToken, InvalidToken, TokenError, TokenVerifier, VerifierUnavailable
 
 
-
 @pytest.fixture
 def attacker_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)

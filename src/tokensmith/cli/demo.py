@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+
 import click
 
 from tokensmith.cli.context import changes_on, prepared_node, user_errors

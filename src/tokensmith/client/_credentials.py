@@ -49,4 +49,4 @@ def basic_authorization(client_id: str, secret: Secret) -> str:
 def check_auth_method(auth_method: str) -> AuthMethod:
     if auth_method not in AUTH_METHODS:
         raise ValueError(f"auth_method must be one of {AUTH_METHODS}, got {auth_method!r}")
-    return auth_method  # type: ignore[return-value]
+    return auth_method

@@ -16,7 +16,7 @@ from tokensmith.domain.secrets import SecretKind, StoredSecret
 
 MAX_CLIENT_ID_LENGTH = 128
 # RFC 6749 Appendix A.1: client_id is VSCHAR; we leave out space and keep it printable.
-_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,%d}" % MAX_CLIENT_ID_LENGTH)
+_CLIENT_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_ID_LENGTH}}}")
 
 # Claims the token itself defines (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4); a
 # custom claim may not replace them.

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-
 from tokensmith.domain.clients import Client
 from tokensmith.domain.keys import SigningKey
 from tokensmith.domain.randomness import token_urlsafe

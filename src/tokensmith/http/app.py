@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager, suppress
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 import anyio.to_thread
@@ -21,10 +21,10 @@ from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.http import discovery, explorer, health, introspection, oauth_token, openapi, revocation, seed_token
 from tokensmith.http import metrics as metrics_http
 from tokensmith.http.errors import allow_value, render_error
-from tokensmith.http.routing import exact
 from tokensmith.http.request_context import RequestContext, internal_error
-from tokensmith.http.token_route import TokenRoutes, starlette_endpoint
+from tokensmith.http.routing import exact
 from tokensmith.http.source_address import SourceAddresses
+from tokensmith.http.token_route import TokenRoutes, starlette_endpoint
 from tokensmith.logs import configure_logging
 from tokensmith.node import Node
 from tokensmith.store.availability import StoreUnavailable

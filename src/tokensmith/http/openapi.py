@@ -142,7 +142,7 @@ CLIENT_SECRET_POST = (
     "With Basic credentials, a form `client_id` must repeat their client id (else 400)."
 )
 GRANT_TYPE_FIELD: Schema = {"type": "string", **enum("client_credentials"), "description": "RFC 6749 §4.4.2."}
-BASIC_SECURITY = [{"clientSecretBasic": []}]
+BASIC_SECURITY: list[dict[str, list[str]]] = [{"clientSecretBasic": []}]
 SCALAR_TYPES = ("string", "number", "boolean", "null")
 
 
@@ -406,7 +406,7 @@ def openapi_operation(limits: Limits) -> Schema:
 def explorer_page_operation(limits: Limits) -> Schema:
     headers = response_headers(
         explorer.PAGE_CACHE,
-        **{
+        extra={
             "Content-Security-Policy": header("Nothing is loaded from another origin.", {"type": "string"}),
             "X-Content-Type-Options": header("`nosniff`.", {"type": "string", **enum("nosniff")}),
         },
@@ -418,7 +418,7 @@ def explorer_page_operation(limits: Limits) -> Schema:
 def explorer_asset_operation(limits: Limits) -> Schema:
     path = explorer.ASSETS_PATH
     media_types = sorted({asset_type.split(";")[0] for asset_type in explorer.BUNDLED_FILES.values()} | {"text/javascript"})
-    headers = response_headers(explorer.ASSET_CACHE, **{"X-Content-Type-Options": header("`nosniff`.", {"type": "string", **enum("nosniff")})})
+    headers = response_headers(explorer.ASSET_CACHE, extra={"X-Content-Type-Options": header("`nosniff`.", {"type": "string", **enum("nosniff")})})
     ok = {"description": "A file of the explorer page.", "headers": headers, "content": {media: {} for media in media_types}}
     operation = _get(
         path, limits, tag="documentation", operation_id="explorerAsset", summary="A file the explorer page loads", ok=ok,

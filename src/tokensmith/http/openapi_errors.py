@@ -49,13 +49,13 @@ def _cache_control(value: str) -> Schema:
     return header("How the response may be cached (RFC 9111 §5.2).", {"type": "string", **enum(value)})
 
 
-def response_headers(cache_control: str | None, *, pragma: bool = False, **extra: Schema) -> Schema:
+def response_headers(cache_control: str | None, *, pragma: bool = False, extra: Schema | None = None) -> Schema:
     headers: Schema = {"X-Request-Id": ref("headers", "X-Request-Id")}
     if cache_control is not None:
         headers["Cache-Control"] = _cache_control(cache_control)
     if pragma:
         headers["Pragma"] = ref("headers", "Pragma")
-    headers.update(extra)
+    headers.update(extra or {})
     return headers
 
 
@@ -160,7 +160,7 @@ def _error_headers(status: int, problems: list[Problem], allow: Iterable[str]) -
         extra["Connection"] = header(
             "`close`: the rest of a slow body is not waited for (RFC 9110 §15.5.9).", {"type": "string", **enum("close")}
         )
-    return response_headers(NO_STORE, pragma=True, **extra)
+    return response_headers(NO_STORE, pragma=True, extra=extra)
 
 
 def error_responses(path: str, problems: Iterable[Problem], allow: Iterable[str], source: str, instance: Schema | None = None) -> Schema:

@@ -204,7 +204,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         routes = self._token_routes
         scope = cycle.scope
-        if self._in_head and app is routes and scope["method"] == "POST" and scope["path"] in routes.paths and path_as_sent(scope):  # type: ignore[union-attr]
+        if self._in_head and app is routes and scope["method"] == "POST" and scope["path"] in routes.paths and path_as_sent(scope):  # type: ignore[arg-type]
             self._held = (cycle, app)  # on_message_complete, or the end of this read
             return
         super()._start_asgi_task(cycle, app)
@@ -228,7 +228,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _answer_held(self, cycle: RequestResponseCycle) -> bool:
         """Answer a whole token request here if TokenRoutes can without I/O; as
         uvicorn's cycle would send the same answer, in one write."""
-        answer = self._token_routes.answer_received(cycle.scope, bytes(cycle.body))  # type: ignore[union-attr]
+        answer = self._token_routes.answer_received(cycle.scope, bytes(cycle.body))  # type: ignore[union-attr, arg-type]
         if answer is None:
             return False
         headers, body = answer

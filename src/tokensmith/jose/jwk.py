@@ -43,9 +43,8 @@ def key_algorithms(public_key: PublicKey) -> frozenset[str]:
         return _RSA_ALGORITHMS
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         return frozenset({"ES256"}) if isinstance(public_key.curve, ec.SECP256R1) else frozenset()
-    if isinstance(public_key, Ed25519PublicKey):
-        return frozenset({"EdDSA"})
-    return frozenset()
+    # Typed as the three, but a caller's key may be any object: nothing for the others.
+    return frozenset({"EdDSA"}) if isinstance(public_key, Ed25519PublicKey) else frozenset()
 
 
 def _int_member(value: int, length: int | None = None) -> str:

@@ -95,7 +95,7 @@ _ID = sa.bindparam("client_id", type_=clients.c.client_id.type)
 _DECOY = sa.select(
     *(_ID.label("client_id") if column.name == "client_id" else sa.literal(_DECOY_CLIENT[column.name], column.type).label(column.name)
       for column in clients.columns),
-    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-5:])),
+    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-5:], strict=True)),
     sa.true().label("decoy"),
 ).where(~sa.exists().where(clients.c.client_id == _ID))  # fmt: skip
 _LOOKUP = sa.union_all(_CLIENT_WITH_SECRETS.add_columns(sa.false().label("decoy")).where(clients.c.client_id == _ID), _DECOY)

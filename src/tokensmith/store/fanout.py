@@ -172,7 +172,7 @@ class FanoutListener:
             self.subscribed = False
             with anyio.move_on_after(1.0, shield=True):
                 try:
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
                     await client.aclose()
                 except redis_errors():
                     pass

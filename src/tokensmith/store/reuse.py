@@ -37,7 +37,7 @@ ReuseKey = tuple[str, tuple[str, ...], str]
 
 
 class _Entry:
-    __slots__ = ("token", "kid", "claims", "lifetime", "checked_at")
+    __slots__ = ("checked_at", "claims", "kid", "lifetime", "token")
 
     def __init__(self, token: IssuedToken, kid: str, claims: Mapping[str, Any], lifetime: Lifetime, checked_at: float) -> None:
         self.token = token

@@ -189,7 +189,7 @@ class ScopeDependency:
 
     async def __call__(self, request: Request) -> dict[str, Any]:
         try:
-            claims = request.scope.get(CLAIMS_SCOPE_KEY)
+            claims: dict[str, Any] | None = request.scope.get(CLAIMS_SCOPE_KEY)
             if claims is not None:
                 check_scopes(claims, self.scopes)
                 return claims

@@ -86,7 +86,7 @@ ATTACKS: dict[str, Callable[[Lab], str]] = {
     "hs512-with-the-modulus-bytes": lambda lab: compact(
         lab.with_header(alg="HS512"), lab.claims,
         hmac_signer(hashlib.sha512, base64.urlsafe_b64decode(lab.server_jwk["n"] + "=" * (-len(lab.server_jwk["n"]) % 4))),
-    ),  # fmt: skip
+    ),
     # alg spelled almost right, with the server's own RS256 signature: only the alg check refuses.
     "alg-RS256-with-a-trailing-space": lambda lab: compact(lab.with_header(alg="RS256 "), lab.claims, lab.insider),
     "alg-RS256-with-a-leading-space": lambda lab: compact(lab.with_header(alg=" RS256"), lab.claims, lab.insider),
