@@ -62,6 +62,7 @@ class Recording(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.calls: list[str] = []
         self.in_headers_complete = False
+        self.head_fields: list[tuple[bytes, bytes]] = []
         self.started: list[tuple[RequestResponseCycle, Any, bool]] = []
         self.refusals: list[str] = []
         self.raise_in_header = False
@@ -82,6 +83,7 @@ class Recording(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.calls.append("on_headers_complete")
+        self.head_fields = list(self.headers)  # what protocol.py's head rules read
         self.in_headers_complete = True
         try:
             super().on_headers_complete()
@@ -182,6 +184,9 @@ def test_a_request_runs_the_callbacks_in_the_order_protocol_py_relies_on(loop: a
     scope = cycle.scope
     assert (scope["method"], scope["path"], scope["raw_path"]) == ("POST", "/a/b", b"/a%2Fb")  # path decoded, raw not
     assert (b"x-field", b"v") in scope["headers"]  # names lowered, trailing whitespace dropped
+    # protocol.py reads the head's fields from protocol.headers in on_headers_complete,
+    # before calling uvicorn's: the same list the scope gets, names already lowered.
+    assert protocol.head_fields == scope["headers"] and all(name == name.lower() for name, _ in protocol.head_fields)
     assert protocol.parser.get_http_version() == "1.1"
     # The cycle attributes protocol.py reads and sets to answer without a task.
     assert isinstance(cycle.body, bytearray) and bytes(cycle.body) == b"abc"

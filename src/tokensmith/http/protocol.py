@@ -110,8 +110,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._drain_timer: asyncio.TimerHandle | None = None  # a body after an early answer
         self._refusal: tuple[int, str] | None = None
-        self._hosts: list[bytes] = []  # the current head's Host field values
-        self._codings: list[bytes] = []  # and its Transfer-Encoding values
         self._counted_as: str | None = None  # the key connection_limit() counts this under
         routes = self.app  # what the factory built (`tokensmith serve` adds no wrapper)
         self._token_routes = routes if isinstance(routes, TokenRoutes) else None
@@ -169,8 +167,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_open = True
         self._head_bytes = 0
         self._head_fields = 0
-        self._hosts = []
-        self._codings = []
         self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
@@ -179,15 +175,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count(len(name) + len(value) + 4, 1)  # "name: value\r\n"
-        lowered = name.lower()
-        if lowered == b"host":
-            self._hosts.append(value.strip(b" \t"))
-        elif lowered == b"transfer-encoding":
-            self._codings.append(value)
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        refusal = head_refusal(self.parser.get_http_version(), self._hosts, self._codings)
+        # uvicorn's own list of this head's fields (names in lower case), read once.
+        refusal = head_refusal(self.headers, self.parser.get_http_version)
         if refusal is not None:
             self._refusal = refusal
             raise _HeadRefused  # as in _count: no cycle is made, nothing reaches the app

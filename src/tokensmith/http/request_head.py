@@ -15,7 +15,9 @@ checked by http/protocol.py before any request reaches the application.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Iterable
 
 HOST_REFUSED = "Exactly one valid Host header field is required."
 CODING_REFUSED = "Transfer codings other than chunked are not implemented."
@@ -25,14 +27,29 @@ CODING_REFUSED = "Transfer codings other than chunked are not implemented."
 _HOST = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
 
 
-def head_refusal(http_version: str, hosts: list[bytes], transfer_encodings: list[bytes]) -> tuple[int, str] | None:
-    """The plain-text refusal (status, message) a head with these Host and
-    Transfer-Encoding field values gets, or None when it may go on."""
-    if len(hosts) > 1 or (http_version == "1.1" and not hosts) or (hosts and not _HOST.fullmatch(hosts[0])):
+def head_refusal(headers: Iterable[tuple[bytes, bytes]], http_version: Callable[[], str]) -> tuple[int, str] | None:
+    """The plain-text refusal (status, message) a head with these header fields (names
+    in lower case) gets, or None when it may go on. `http_version` is asked only when
+    the head has no Host field."""
+    hosts = 0
+    host = b""
+    codings: list[bytes] = []
+    for name, value in headers:  # one pass: this runs for every request
+        if name == b"host":
+            hosts += 1
+            host = value
+        elif name == b"transfer-encoding":
+            codings.append(value)
+    if hosts > 1 or (hosts == 0 and http_version() == "1.1") or (hosts == 1 and not _valid_host(host.strip(b" \t"))):
         return 400, HOST_REFUSED
-    if transfer_encodings and _codings(transfer_encodings) != [b"chunked"]:
+    if codings and _codings(codings) != [b"chunked"]:
         return 501, CODING_REFUSED
     return None
+
+
+@functools.lru_cache(maxsize=256)  # a server is called by a handful of host names
+def _valid_host(value: bytes) -> bool:
+    return _HOST.fullmatch(value) is not None
 
 
 def _codings(values: list[bytes]) -> list[bytes]:
