@@ -202,6 +202,14 @@ def markdown(results: dict[str, Any], plotted: bool) -> str:
             peer_cpu.append(f"{SHORT.get(peer_id, g['label'])} {ratio(s['peak']['tokens_per_cpu_s'] / raw_cpu_rate(results, g))}")
     if len(peer_cpu) > 1:
         add("- Standard endpoint, tokens per CPU-second ÷ raw RS256 signatures per CPU-second: " + ", ".join(peer_cpu) + ".")
+    for endpoint in ("seed", "standard"):
+        base, now = measured(results, "tokensmith-RS256-baseline", endpoint), measured(results, "tokensmith-RS256-default", endpoint)
+        if base and now:
+            add(
+                f"- Against the baseline in the same round-robin ({group(results, 'tokensmith-RS256-baseline')['note']}), "
+                f"{endpoint} endpoint: this tree {now['cpu']:.2f} of raw RS256 per CPU-second, the baseline {base['cpu']:.2f} "
+                f"({now['cpu'] / base['cpu']:.3f}× the baseline; {now['us']:.0f} vs {base['us']:.0f} µs of CPU per token)."
+            )
     best = best_experiment(results)
     if best:
         add(
@@ -358,10 +366,10 @@ def markdown(results: dict[str, Any], plotted: bool) -> str:
                 else ""
             )
             + ". A row gives its median round, the per-round values beside it. *÷ default* compares per-CPU-second "
-            "ratios with `tokensmith serve` as shipped (first row). Rows marked *experiment* are bench/experiments/ "
-            "(not product code): the thin route keeps tokensmith's whole issuing path, metrics and log line and drops "
-            "Starlette and the wrapper middlewares; the *ceilings* are not tokensmith at all — a static response, or "
-            "one RS256 signature and nothing else — and show what the HTTP server itself allows.\n"
+            "ratios with `tokensmith serve` as shipped (first row). A *baseline* row (`bench/run.py --baseline REF`) "
+            "serves tokensmith as of an earlier commit, for what a change bought or cost in the same run. Rows marked "
+            "*experiment* are bench/experiments/ (not product code): the *ceilings* are not tokensmith at all — a "
+            "static response, or one RS256 signature and nothing else — and show what the HTTP server itself allows.\n"
         )
         add("| set-up | endpoint | per CPU-second ÷ raw (rounds) | wall-clock ÷ raw (tokens/s) | ÷ default | CPU µs per token | RSS idle → end | responses |")
         add("|---|---|---|---|---|---|---|---|")
@@ -722,10 +730,8 @@ def recommendations(results: dict[str, Any], sign_us: float) -> str:
         rec_route = (
             "2. **The thin route for the two token endpoints: done in the measured tree** (http/token_route.py answers "
             "POST on both paths in one ASGI layer with a prepared header list, and does the request id, log line and "
-            "metrics itself). Starlette and the wrapper middlewares now take about "
-            f"{framework:.0f} µs per token in the profile. For comparison, this benchmark's own thin route "
-            f"(bench/experiments/thin_app.py, same issuing path): log on {cite(results, 'experiment-thin-uvicorn')}; log off "
-            f"{cite(results, 'experiment-thin-uvicorn-nolog')}."
+            "metrics itself; since issue 10 every token request takes the one exchange in src/tokensmith/exchange/). "
+            f"Starlette and the wrapper middlewares now take about {framework:.0f} µs per token in the profile."
         )
     else:
         rec_route = (

@@ -42,6 +42,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--algorithm", action="append", choices=ALGORITHMS, help="tokensmith algorithms (default all)")
     parser.add_argument("--results", type=Path, default=None, help="results file (default .bench/results.json)")
     parser.add_argument("--report-only", action="store_true", help="only re-render the docs from the results file")
+    parser.add_argument(
+        "--baseline", metavar="REF", default=None,
+        help="also serve tokensmith as of this git commit (from a worktree in .bench/baseline) in the round-robin comparison",
+    )  # fmt: skip
     parser.add_argument("--no-docs", action="store_true", help="measure, but do not write docs/")
     args = parser.parse_args(argv)
     if args.quick:
@@ -282,12 +286,6 @@ COMPARED = [
      "token reuse on for the client (`clients create --reuse-tokens`, threshold 0.5): one signature per half lifetime", False),
     ("tokensmith-RS256-granian", lambda servers: servers.tokensmith("RS256", runner="granian"), ("seed",),
      "granian (1 worker) instead of uvicorn, same app factory", True),
-    ("experiment-thin-uvicorn", lambda servers: servers.tokensmith("RS256", app="thin"), ("seed",),
-     "thin route (bench/experiments/thin_app.py) on uvicorn, access log on", False),
-    ("experiment-thin-uvicorn-nolog", lambda servers: servers.tokensmith("RS256", app="thin", access_log=False), ("seed",),
-     "thin route on uvicorn, access log off", False),
-    ("experiment-thin-granian-nolog", lambda servers: servers.tokensmith("RS256", app="thin", runner="granian", access_log=False),
-     ("seed",), "thin route on granian, access log off", False),
     ("experiment-floor-static-uvicorn", lambda servers: servers.floor("static"), ("seed",),
      "ceiling: a static response, no work (uvicorn)", False),
     ("experiment-floor-sign-uvicorn", lambda servers: servers.floor("sign"), ("seed",),
@@ -296,6 +294,18 @@ COMPARED = [
      "ceiling: one RS256 signature per request, nothing else (granian)", False),
 ]  # fmt: skip
 ROUNDS = 3
+
+
+def baseline_tree(ref: str) -> Path:
+    """A worktree of the repository at `ref` (.bench/baseline), to serve the code as it
+    was from: the same run then says what a change bought or cost."""
+    from common import REPO, STATE
+
+    tree = STATE / "baseline"
+    if tree.exists():
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True, timeout=60)
+    subprocess.run(["git", "worktree", "add", "--force", "--detach", str(tree), ref], cwd=REPO, check=True, capture_output=True, timeout=60)
+    return tree
 
 
 def compare(results: dict[str, Any], args: argparse.Namespace, raw_signing: Any, run_group: Any, parts: set[str]) -> None:
@@ -311,11 +321,18 @@ def compare(results: dict[str, Any], args: argparse.Namespace, raw_signing: Any,
     import servers
     from common import log
 
+    compared = list(COMPARED)
+    if args.baseline:
+        source = baseline_tree(args.baseline)
+        compared.insert(1, (
+            "tokensmith-RS256-baseline", lambda servers: servers.tokensmith("RS256", source=source), ("seed", "standard"),
+            f"baseline: `tokensmith serve` as of {args.baseline} (same set-up, same run)", True,
+        ))  # fmt: skip
     point_seconds = max(2.0, args.seconds / 2)
-    log(f"round-robin comparison of {len(COMPARED)} RS256 set-ups: {ROUNDS} rounds of {point_seconds:g} s points")
+    log(f"round-robin comparison of {len(compared)} RS256 set-ups: {ROUNDS} rounds of {point_seconds:g} s points")
     running: list[tuple[dict[str, Any], Any]] = []
     entries: list[tuple[dict[str, Any], Any, str]] = []
-    for group_id, make, endpoints, note, required in COMPARED:
+    for group_id, make, endpoints, note, required in compared:
         group: dict[str, Any] = {"id": group_id, "kind": "variant", "algorithm": "RS256", "required": required, "note": note, "compared": True}
         results["groups"].append(group)
         server = None

@@ -231,17 +231,19 @@ def tokensmith(
     client_id: str = "bench",
     scratch_prefix: str | None = None,
     extra_env: dict[str, str] | None = None,
+    source: Path | None = None,
 ) -> Server:
     """tokensmith on a fresh SQLite store whose keys use `algorithm`. `reuse_tokens`
     turns token reuse on for the benchmark's client (docs/configuration.md).
 
     runner "uvicorn" is `tokensmith serve` itself; "granian" serves the same app
-    factory with granian. app "thin" is bench/experiments/thin_app.py (an
-    experiment for the profile's recommendations, not the product).
+    factory with granian.
 
     `cli` is the tokensmith command that creates the client and serves (default: the
     benchmark's own environment's; `make soak` and `make timing` pass
-    `[sys.executable, "-m", "tokensmith"]`); `extra_env` is added to the settings."""
+    `[sys.executable, "-m", "tokensmith"]`); `extra_env` is added to the settings;
+    `source` serves the tokensmith of another tree (its `src/` first on the path: the
+    baseline of `bench/run.py --baseline REF`)."""
     cli = cli or [str(VENV_BIN / "tokensmith")]
     scratch = _scratch(scratch_prefix or f"tokensmith-{algorithm}-")
     port = free_port()
@@ -253,6 +255,7 @@ def tokensmith(
         "TOKENSMITH_PORT": str(port),
         "TOKENSMITH_HOST": "127.0.0.1",
         **(extra_env or {}),
+        **({"PYTHONPATH": str(source / "src")} if source is not None else {}),
     }
     _run([*cli, "db", "upgrade"], env)  # only the creating commands make a SQLite store
     created = _run_json(
@@ -261,9 +264,6 @@ def tokensmith(
         env,
     )  # fmt: skip
     factory = "tokensmith.http.app:app_from_environment"
-    if app == "thin":
-        env["PYTHONPATH"] = str(BENCH_DIR / "experiments")
-        factory = "thin_app:app_from_environment"
     if runner == "uvicorn" and app == "full":
         command = [*cli, "serve", "--port", str(port), "--workers", str(workers)]
     elif runner == "uvicorn":

@@ -128,10 +128,12 @@ class Client:
     # `tokensmith clients revoke-tokens` (service/revocations.py).
     tokens_not_before: int | None = None
     has_imported_secret: bool = field(init=False, repr=False, compare=False)
+    allowed_scopes: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Read on the token path (http/authentication.py): worked out once per client.
+        # Read on the token path (exchange/): worked out once per client, not per token.
         object.__setattr__(self, "has_imported_secret", any(secret.kind is SecretKind.IMPORTED for secret in self.secrets))
+        object.__setattr__(self, "allowed_scopes", frozenset(self.scopes))
 
     @property
     def default_audience(self) -> str | None:
