@@ -21,32 +21,11 @@ from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from tests.support.transport import RecordingTransport
+
 REQUEST = b"POST /a%2Fb?x=1 HTTP/1.1\r\nHost: t\r\nX-Field: v \r\nContent-Length: 3\r\n\r\nabc"
 
 
-class Transport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.9", 40000)}.get(name, default)
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -115,11 +94,11 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
-def connection(loop: asyncio.AbstractEventLoop, protocol_class: type[HttpToolsProtocol] = Recording) -> tuple[Any, Transport]:
+def connection(loop: asyncio.AbstractEventLoop, protocol_class: type[HttpToolsProtocol] = Recording) -> tuple[Any, RecordingTransport]:
     config = uvicorn.Config(app=app, log_config=None, access_log=False, server_header=False, proxy_headers=False)
     config.load()
     protocol = protocol_class(config=config, server_state=ServerState(), app_state={}, _loop=loop)
-    transport = Transport()
+    transport = RecordingTransport(("127.0.0.9", 40000))
     protocol.connection_made(transport)
     return protocol, transport
 

@@ -103,6 +103,13 @@ def plan_rotation(keys: Iterable[SigningKey], algorithm: str, now: int, retentio
     for key in keys:
         if key.state is KeyState.ACTIVE:
             updated.append(replace(key, state=KeyState.RETIRED, retired_at=now))
+    _sign_with_next(keys, algorithm, now, updated, created)
+    return Rotation(tuple(updated), tuple(created), tuple(deleted))
+
+
+def _sign_with_next(keys: Iterable[SigningKey], algorithm: str, now: int, updated: list[SigningKey], created: list[SigningKey]) -> None:
+    """The newest next key becomes active (verifiers already hold it: it is published),
+    or a new active key when there is none; and a fresh next key is published."""
     upcoming = [k for k in keys if k.state is KeyState.NEXT]
     if upcoming:
         promoted = max(upcoming, key=lambda k: k.created_at)
@@ -110,7 +117,6 @@ def plan_rotation(keys: Iterable[SigningKey], algorithm: str, now: int, retentio
     else:
         created.append(new_signing_key(algorithm, KeyState.ACTIVE, now))
     created.append(new_signing_key(algorithm, KeyState.NEXT, now))
-    return Rotation(tuple(updated), tuple(created), tuple(deleted))
 
 
 def plan_next_key(keys: Iterable[SigningKey], algorithm: str, now: int) -> Rotation:
@@ -138,12 +144,7 @@ def plan_removal(keys: Iterable[SigningKey], kid: str, algorithm: str, now: int)
     created: list[SigningKey] = []
     upcoming = [k for k in remaining if k.state is KeyState.NEXT]
     if removed.state is KeyState.ACTIVE and not any(k.state is KeyState.ACTIVE for k in remaining):
-        if upcoming:
-            promoted = max(upcoming, key=lambda k: k.created_at)
-            updated.append(replace(promoted, state=KeyState.ACTIVE, activated_at=now))
-        else:
-            created.append(new_signing_key(algorithm, KeyState.ACTIVE, now))
-        created.append(new_signing_key(algorithm, KeyState.NEXT, now))
+        _sign_with_next(remaining, algorithm, now, updated, created)
     elif removed.state is KeyState.NEXT and len(upcoming) == 0:
         created.append(new_signing_key(algorithm, KeyState.NEXT, now))
     return Rotation(tuple(updated), tuple(created), (kid,))

@@ -49,7 +49,6 @@ async def introspect(request: Request) -> Response:
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
 
 
-
 async def _client_still_holds(node: Node, claims: dict[str, Any]) -> bool:
     """The token's client exists, is enabled, and has not had its tokens revoked since
     the token was issued; nor is it a new client of a deleted one's id (a token older

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,9 +16,6 @@ from tokensmith.domain.errors import Problem, TokensmithError
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_PARAMETERS = 32
-# RFC 9110 §8.6: Content-Length = 1*DIGIT, ASCII digits only (str.isdigit() would
-# also pass "²", which int() then refuses).
-_CONTENT_LENGTH = re.compile(r"[0-9]+")
 # Used when the request carries no node (the settings' default).
 DEFAULT_BODY_READ_TIMEOUT_SECONDS = 10.0
 
@@ -139,14 +135,15 @@ def announces_body(head: BodyHead, limit: int) -> bool:
         return head.chunked  # RFC 9112 §6.3: neither field, no body
     if head.content_length == b"0":
         return False  # what a client sends for an empty body, most of the time
-    declared = head.content_length.decode("latin-1")
-    if not _CONTENT_LENGTH.fullmatch(declared):
+    declared = head.content_length
+    # bytes.isdigit() is ASCII digits only (str.isdigit() would pass "²"): 1*DIGIT.
+    if not declared.isdigit():
         raise malformed("Content-Length is not a number")
     # Compare lengths first: int() refuses strings of more than 4,300 digits.
-    digits = declared.lstrip("0") or "0"
+    digits = declared.lstrip(b"0") or b"0"
     if len(digits) > len(str(limit)) or int(digits) > limit:
         raise body_too_large(limit)
-    return digits != "0"
+    return digits != b"0"
 
 
 async def read_body(request: Request, limit: int, head: BodyHead) -> bytes:
@@ -191,6 +188,7 @@ def _body_read_timeout(request: Request) -> float:
     return node.settings.body_read_timeout_seconds if node is not None else DEFAULT_BODY_READ_TIMEOUT_SECONDS
 
 
+@functools.lru_cache(maxsize=64)  # clients send one or two spellings of it, again and again
 def is_form_media_type(content_type: str) -> bool:
     media_type, _, params = content_type.partition(";")
     if media_type.strip().lower() != FORM_MEDIA_TYPE:
