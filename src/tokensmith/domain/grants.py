@@ -37,9 +37,7 @@ def secret_checks_out(client: Client | None, credentials: ClientCredentials, che
 
 def authenticate(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> Client:
     """The client if `secret_checks_out`, else the one invalid_client refusal."""
-    if client is None or not secret_checks_out(client, credentials, checker, now):
-        if client is None:
-            secret_checks_out(None, credentials, checker, now)  # the same work as a wrong secret
+    if not secret_checks_out(client, credentials, checker, now) or client is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
     return client
 

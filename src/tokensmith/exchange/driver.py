@@ -115,12 +115,9 @@ class Driver:
 
     def _now_admit(self, need: needs.Admit) -> needs.Admission:
         guard = self._node.bruteforce
-        enabled = guard.enabled
-        if enabled and guard.holds_blocks():  # in-process: no round trip
-            wait = guard.blocked_for(self._keys_for(need.client_id))
-            if wait > 0:
-                metrics.throttled.labels(self._endpoint, "bruteforce").inc()
-                return needs.Admission(wait, None, None)
+        blocked = self._blocked(need.client_id)
+        if blocked is not None:
+            return blocked
         client = None
         if need.look_up:
             cache = self._node.client_cache
@@ -128,7 +125,7 @@ class Driver:
             if not cached:
                 raise Waits
             cache.count_hit()
-        if not (enabled and guard.suspects_any() and guard.suspects(self._keys_for(need.client_id))):
+        if not self._suspect(need.client_id):
             return needs.Admission(0.0, client, None)  # no recent failure from this source
         if guard.shared():
             self._admitted = client  # _later_admit goes on from the count ahead
@@ -185,21 +182,16 @@ class Driver:
             # The lookup waited: the source may have been blocked meanwhile, and the
             # count ahead (if any) must come after the lookup, right before the check.
             client = await self._node.client_cache.get(need.client_id) if need.look_up else None
-            if guard.enabled and guard.holds_blocks():
-                wait = guard.blocked_for(self._keys_for(need.client_id))
-                if wait > 0:
-                    metrics.throttled.labels(self._endpoint, "bruteforce").inc()
-                    return needs.Admission(wait, None, None)
-            if not (guard.enabled and guard.suspects_any() and guard.suspects(self._keys_for(need.client_id))):
+            blocked = self._blocked(need.client_id)
+            if blocked is not None:
+                return blocked
+            if not self._suspect(need.client_id):
                 return needs.Admission(0.0, client, None)
         else:
             client, self._admitted = self._admitted, _NOT_YET
         known = client is not None
-        if not guard.shared():
-            blocked = guard.reserve_here(self._keys_for(need.client_id), known=known)
-        else:
-            blocked = await guard.reserve(self._keys_for(need.client_id), known=known)
-        reservation = self._reserved(blocked, need.client_id, known)
+        # In Redis when it answers, else in this process (BruteForceGuard.reserve).
+        reservation = self._reserved(await guard.reserve(self._keys_for(need.client_id), known=known), need.client_id, known)
         return needs.Admission(reservation.blocked_for, client, reservation)
 
     async def _later_signer(self, need: needs.Signer) -> Any:
@@ -236,6 +228,23 @@ class Driver:
         return await reuse.find(need.client, need.scopes, need.audience, need.kid, need.now)
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _blocked(self, client_id: str) -> needs.Admission | None:
+        """The refusal of a source blocked in this process (no round trip), or None."""
+        guard = self._node.bruteforce
+        if not (guard.enabled and guard.holds_blocks()):
+            return None
+        wait = guard.blocked_for(self._keys_for(client_id))
+        if wait <= 0:
+            return None
+        metrics.throttled.labels(self._endpoint, "bruteforce").inc()
+        return needs.Admission(wait, None, None)
+
+    def _suspect(self, client_id: str) -> bool:
+        """Whether this source failed recently in this process (its attempts are then
+        counted ahead of their check)."""
+        guard = self._node.bruteforce
+        return guard.enabled and guard.suspects_any() and guard.suspects(self._keys_for(client_id))
 
     def _keys_for(self, client_id: str) -> tuple[ThrottleKey, ...]:
         if self._keys is None:

@@ -76,7 +76,6 @@ class Failed:
 
     client_id: str
     reservation: Reservation | None
-    method: str
     known: bool
 
 

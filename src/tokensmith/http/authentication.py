@@ -30,6 +30,4 @@ async def authenticated_client(request: Request, node: Node, form: Mapping[str, 
     try:
         return await driver.run(authenticate(credential, node.checker, trace))
     finally:
-        state["client_id"] = trace.client_id
-        if trace.authenticated_client_id is not None:
-            state["authenticated_client_id"] = trace.authenticated_client_id
+        trace.report(state)

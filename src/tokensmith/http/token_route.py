@@ -169,9 +169,7 @@ class TokenRoutes:
         """The answer to an exchange's outcome (a 200 body, or what it raised), with
         its access-log line, latency and counts: the one place a token request ends."""
         path: str = scope["path"]
-        state["client_id"] = trace.client_id
-        if trace.authenticated_client_id is not None:
-            state["authenticated_client_id"] = trace.authenticated_client_id
+        trace.report(state)
         request_id_field = (b"x-request-id", request_id.encode("ascii"))
         if isinstance(outcome, bytes):
             status, headers, body = 200, [*_OK_HEAD, (b"content-length", b"%d" % len(outcome)), _JSON, request_id_field], outcome
@@ -232,9 +230,7 @@ def starlette_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Resp
         try:
             body = await driver.run(token_exchange(endpoint, token_request, exchange_context(node), trace))
         finally:
-            state["client_id"] = trace.client_id
-            if trace.authenticated_client_id is not None:
-                state["authenticated_client_id"] = trace.authenticated_client_id
+            trace.report(state)
         return Response(body, 200, NO_STORE, media_type="application/json")
 
     return answer

@@ -30,14 +30,18 @@ class Trace:
 
     client_id: str | None = None  # a registered client's id, authenticated or not
     authenticated_client_id: str | None = None
-    method: str | None = None
+
+    def report(self, state: dict[str, Any]) -> None:
+        """Into a request's state, where the access log and the metrics read it."""
+        state["client_id"] = self.client_id
+        if self.authenticated_client_id is not None:
+            state["authenticated_client_id"] = self.authenticated_client_id
 
 
 def authenticate(credential: Credential, checker: SecretChecker, trace: Trace) -> Generator[Need, Any, Client]:
     """The client `credential` proves, or a refusal: 429 while the source is blocked,
     else 401 invalid_client for any credential failure (which is counted)."""
     client_id = credential.client_id[:MAX_CLIENT_ID_LENGTH]
-    trace.method = credential.method
     admission: Admission = yield Admit(client_id, credential.is_plausible())
     if admission.blocked_for > 0:
         raise _blocked(admission.blocked_for)
@@ -51,7 +55,7 @@ def authenticate(credential: Credential, checker: SecretChecker, trace: Trace) -
             raise _blocked(reservation.blocked_for)
     proven = yield from credential.verify(client, checker, now)
     if not proven or client is None:
-        yield Failed(client_id, reservation, credential.method, client is not None)
+        yield Failed(client_id, reservation, client is not None)
         raise TokensmithError(Problem.INVALID_CLIENT)
     if reservation is not None and reservation.counted:
         yield Release(reservation)
