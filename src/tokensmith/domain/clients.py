@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 
+from tokensmith.domain.client_keys import AuthMethod
 from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.domain.trusts import Federation
 
 MAX_CLIENT_ID_LENGTH = 128
 # RFC 6749 Appendix A.1: client_id is VSCHAR; we leave out space and keep it printable.
@@ -127,6 +129,13 @@ class Client:
     # Tokens issued before this instant (epoch seconds) are inactive at introspection:
     # `tokensmith clients revoke-tokens` (service/revocations.py).
     tokens_not_before: int | None = None
+    # How the client authenticates (domain/client_keys.py): with its secrets, with an
+    # assertion signed by one of its keys (inline `jwks` or at `jwks_uri`), or with a
+    # platform token matched by one of its federated credentials.
+    auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+    federations: tuple[Federation, ...] = ()
     has_imported_secret: bool = field(init=False, repr=False, compare=False)
     allowed_scopes: frozenset[str] = field(init=False, repr=False, compare=False)
 

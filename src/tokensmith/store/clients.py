@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tokensmith.domain.audit import AuditEvent
+from tokensmith.domain.client_keys import AuthMethod
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
@@ -30,6 +31,9 @@ def _client_row(client: Client) -> dict[str, Any]:
         "rate_limit": client.rate_limit,
         "reuse_tokens": client.reuse_tokens,
         "tokens_not_before": client.tokens_not_before,
+        "auth_method": client.auth_method.value,
+        "jwks": dict(client.jwks) if client.jwks is not None else None,
+        "jwks_uri": client.jwks_uri,
     }
 
 
@@ -64,6 +68,9 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         rate_limit=row.rate_limit,
         reuse_tokens=bool(row.reuse_tokens),
         tokens_not_before=row.tokens_not_before,
+        auth_method=AuthMethod(row.auth_method),
+        jwks=row.jwks,
+        jwks_uri=row.jwks_uri,
     )
 
 
@@ -85,7 +92,7 @@ _CLIENT_WITH_SECRETS = sa.select(
 _DECOY_CLIENT: dict[str, Any] = {
     "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
     "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
-    "tokens_not_before": None,
+    "tokens_not_before": None, "auth_method": "client_secret_basic", "jwks": None, "jwks_uri": None,
 }  # fmt: skip
 _DECOY_SECRET: dict[str, Any] = {
     "secret_id": "sec_000000000000", "kind": SecretKind.GENERATED.value, "digest": "0" * 64,
