@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     # token for the same scopes and audience again while more than this fraction of
     # that token's lifetime is left (docs/configuration.md, "Token reuse").
     token_reuse_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Client assertions (private_key_jwt, RFC 7523; docs/clients.md): the longest an
+    # assertion may live (exp after iat), the clock skew tolerated, and whether its aud
+    # may be a token endpoint URL besides the issuer identifier (rfc7523bis §4 wants
+    # the issuer only; some clients still send the endpoint).
+    assertion_max_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
+    assertion_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    assertion_audience_token_endpoint: bool = False
+    # jtis of live assertions one process remembers without Redis (store/replay.py).
+    replay_cache_size: int = Field(default=500_000, ge=1000, le=10_000_000)
 
     # --- Several nodes (docs/deployment.md) ---
     # The shared store: connection pool per process, and bounds on every wait.
