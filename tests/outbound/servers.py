@@ -10,6 +10,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -129,6 +130,26 @@ def stream_route(total: int) -> Route:
                 sent += 16384
         except OSError:
             pass  # the client hung up, as it should
+
+    return answer
+
+
+def trickle_route(interval: float, total: int = 1000) -> Route:
+    """A head, then one byte of the body every `interval` seconds: each read is quick,
+    the whole never ends in time."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(total))
+        handler.end_headers()
+        try:
+            for _ in range(total):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(interval)
+        except OSError:
+            pass
 
     return answer
 

@@ -140,3 +140,9 @@ async def test_the_last_discovered_jwks_uri_stays_in_use_while_discovery_fails(s
     clock.advance(300)
     assert await key_set.keys("cluster-1") == (key,)
     assert server.hits[OIDC] == 2 and key_set.jwks_uri == server.url("/keys")
+
+
+def test_a_trust_uses_its_explicit_jwks_uri_else_discovery(loopback_policy: OutboundPolicy) -> None:
+    registry = KeySets(loopback_policy)
+    assert registry.for_trust("https://ci.example", "https://ci.example/keys") is registry.get("https://ci.example/keys")
+    assert registry.for_trust("https://ci.example") is registry.for_issuer("https://ci.example")

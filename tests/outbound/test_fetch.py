@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.outbound.conftest import LOOPBACK
-from tests.outbound.servers import Pki, StaticResolver, TestServer, json_route, raw_route, redirect_route, stream_route
+from tests.outbound.servers import Pki, StaticResolver, TestServer, json_route, raw_route, redirect_route, stream_route, trickle_route
 from tokensmith import metrics
 from tokensmith.outbound.fetch import fetch, fetch_json
 from tokensmith.outbound.policy import FetchFailed, FetchRefused, IPAddress, OutboundPolicy
@@ -35,6 +35,16 @@ async def test_an_allowed_https_url_is_fetched(serve: Serve, loopback_policy: Ou
     assert fetched.document == JWKS and fetched.max_age == 120
     assert server.hits["/jwks"] == 1
     assert fetches("ok") == before + 1
+
+
+async def test_fetches_are_counted_by_result_only(serve: Serve, strict_policy: OutboundPolicy) -> None:
+    server = serve({"/jwks": json_route(JWKS)})
+    with pytest.raises(FetchRefused):
+        await fetch_json(server.url("/jwks?tenant=a"), strict_policy)
+    body, _ = metrics.exposition()
+    lines = [line for line in body.decode().splitlines() if line.startswith("tokensmith_outbound_fetches_total")]
+    assert any(line.startswith('tokensmith_outbound_fetches_total{result="refused"} ') for line in lines)
+    assert all(line.split("{", 1)[1].startswith('result="') and "tenant" not in line for line in lines)
 
 
 async def test_loopback_is_refused_by_default_and_never_connected(serve: Serve, strict_policy: OutboundPolicy) -> None:
@@ -160,6 +170,13 @@ async def test_a_server_that_stalls_after_its_headers_times_out(serve: Serve, lo
     policy = OutboundPolicy(allowed_networks=LOOPBACK, ca_file=loopback_policy.ca_file, timeout_seconds=0.5)
     with pytest.raises(FetchFailed, match=r"within 0\.5 s|timed out|Timeout"):
         await fetch_json(server.url("/slow"), policy)
+
+
+async def test_the_time_bound_is_on_the_whole_fetch_not_each_read(serve: Serve, loopback_policy: OutboundPolicy) -> None:
+    server = serve({"/trickle": trickle_route(0.05)})
+    policy = OutboundPolicy(allowed_networks=LOOPBACK, ca_file=loopback_policy.ca_file, timeout_seconds=0.5)
+    with pytest.raises(FetchFailed, match=r"no complete answer from 127\.0\.0\.1 within 0\.5 s"):
+        await fetch_json(server.url("/trickle"), policy)
 
 
 @pytest.mark.parametrize(

@@ -249,6 +249,11 @@ class KeySets:
 
         return _lru(self._issuers, issuer, self._capacity, lambda: DiscoveredKeySet(issuer, self))
 
+    def for_trust(self, issuer: str, jwks_uri: str | None = None) -> KeySource:
+        """A trusted issuer's keys: at its explicit jwks_uri, else by discovery. (A
+        trust with `--jwks-file` is an InlineKeySet made when the trust is loaded.)"""
+        return self.get(jwks_uri) if jwks_uri else self.for_issuer(issuer)
+
 
 def _lru(entries: OrderedDict[str, T], key: str, capacity: int, make: Callable[[], T]) -> T:
     found = entries.get(key)
