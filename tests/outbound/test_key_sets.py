@@ -209,6 +209,8 @@ def test_the_registry_is_bounded_and_keeps_the_recently_used(loopback_policy: Ou
     assert len(registry) == 3
     assert registry.get("https://keys.example.com/0") is first
     assert registry.get("https://keys.example.com/1") is not registry.get("https://keys.example.com/2")
+    registry.get("https://keys.example.com/" + "a" * 5000)  # never fetchable: takes no slot
+    assert registry.get("https://keys.example.com/0") is first
 
 
 def test_the_registry_takes_its_times_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from tokensmith.jose.jwk import ALGORITHMS, UnusableKey, VerificationKey, parse_jwk
 from tokensmith.outbound.fetch import Fetched, Resolver, fetch, system_resolver
-from tokensmith.outbound.policy import FetchFailed, FetchRefused, OutboundPolicy
+from tokensmith.outbound.policy import MAX_URL_LENGTH, FetchFailed, FetchRefused, OutboundPolicy
 from tokensmith.outbound.single_flight import SingleFlight
 
 if TYPE_CHECKING:
@@ -100,25 +100,40 @@ def _lenient(document: Mapping[str, Any], host: str) -> tuple[VerificationKey, .
     return tuple(found)
 
 
-def _select(keys: tuple[VerificationKey, ...], kid: str | None) -> tuple[VerificationKey, ...]:
-    return keys if kid is None else tuple(key for key in keys if key.kid == kid)
+@dataclass(frozen=True)
+class _Indexed:
+    """Keys and the same keys by kid (one JWK may give several: RS256 and PS256; RFC
+    7517 §4.5 lets keys of different types share a kid)."""
+
+    keys: tuple[VerificationKey, ...]
+    by_kid: Mapping[str, tuple[VerificationKey, ...]]
+
+    @classmethod
+    def of(cls, keys: tuple[VerificationKey, ...]) -> _Indexed:
+        by_kid: dict[str, tuple[VerificationKey, ...]] = {}
+        for key in keys:
+            by_kid[key.kid] = (*by_kid.get(key.kid, ()), key)
+        return cls(keys, by_kid)
+
+    def select(self, kid: str | None) -> tuple[VerificationKey, ...]:
+        return self.keys if kid is None else self.by_kid.get(kid, ())
 
 
 class InlineKeySet:
     """Keys registered with the client or trust itself: never fetched."""
 
     def __init__(self, keys: tuple[VerificationKey, ...]) -> None:
-        self._keys = keys
+        self._keys = _Indexed.of(keys)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> InlineKeySet:
         return cls(keys_from_document(document))
 
     def keys_now(self, kid: str | None) -> tuple[VerificationKey, ...]:
-        return _select(self._keys, kid)
+        return self._keys.select(kid)
 
     async def keys(self, kid: str | None) -> tuple[VerificationKey, ...]:
-        return _select(self._keys, kid)
+        return self._keys.select(kid)
 
 
 @dataclass(frozen=True)
@@ -142,8 +157,7 @@ class KeySetTimes:
 class _Snapshot:
     """The last good fetch, replaced whole (readers never see half an update)."""
 
-    keys: tuple[VerificationKey, ...]
-    kids: frozenset[str]
+    keys: _Indexed
     fresh_until: float
     usable_until: float
 
@@ -182,9 +196,9 @@ class RemoteKeySet:
             return None  # only keys() can say: fetch, or KeysUnavailable
         if now >= snapshot.fresh_until and self._flight.may_start():
             return None  # expired: refresh (a failed refresh leaves these in use)
-        if kid is not None and kid not in snapshot.kids and self._flight.may_start():
+        if kid is not None and kid not in snapshot.keys.by_kid and self._flight.may_start():
             return None  # unknown kid: the set may have rotated since
-        return _select(snapshot.keys, kid)
+        return snapshot.keys.select(kid)
 
     async def keys(self, kid: str | None) -> tuple[VerificationKey, ...]:
         found = self.keys_now(kid)
@@ -194,7 +208,7 @@ class RemoteKeySet:
         snapshot = self._snapshot
         if snapshot is None or self._clock() >= snapshot.usable_until:
             raise KeysUnavailable(f"no usable keys from {_host(self.uri)}")
-        return _select(snapshot.keys, kid)
+        return snapshot.keys.select(kid)
 
     async def _fetch(self) -> None:
         host = _host(self.uri)
@@ -207,13 +221,14 @@ class RemoteKeySet:
             return
         now = self._clock()
         lifetime = self._times.lifetime(fetched.max_age)
-        self._snapshot = _Snapshot(keys, frozenset(key.kid for key in keys), now + lifetime, now + lifetime + self._times.max_stale_seconds)
+        self._snapshot = _Snapshot(_Indexed.of(keys), now + lifetime, now + lifetime + self._times.max_stale_seconds)
 
 
 class KeySets:
     """Every RemoteKeySet of this process, by URI, at most `capacity` of them (least
     recently used dropped first), so registering many URIs cannot grow memory; and the
-    DiscoveredKeySet of each trusted issuer without a jwks_uri, bounded alike."""
+    DiscoveredKeySet of each trusted issuer without a jwks_uri, bounded alike. Used
+    from the event loop's tasks (not thread-safe)."""
 
     def __init__(
         self,
@@ -241,6 +256,8 @@ class KeySets:
 
     def get(self, uri: str) -> RemoteKeySet:
         """The key set at a jwks_uri (one per URI in this process)."""
+        if len(uri) > MAX_URL_LENGTH:  # never fetched (check_url refuses it): not worth a slot
+            return RemoteKeySet(uri, self.policy, self.times, clock=self.clock, resolver=self.resolver)
         return _lru(self._sets, uri, self._capacity, lambda: RemoteKeySet(uri, self.policy, self.times, clock=self.clock, resolver=self.resolver))
 
     def for_issuer(self, issuer: str) -> DiscoveredKeySet:
