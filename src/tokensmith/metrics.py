@@ -81,6 +81,11 @@ redis_errors = Counter("tokensmith_redis_errors", "Redis calls that failed or ti
 invalidations = Counter(
     "tokensmith_fanout_events_received", "Events received from other nodes through Redis.", ["kind"]
 )
+outbound_fetches = Counter(
+    "tokensmith_outbound_fetches",
+    "Fetches of registered URLs (jwks_uri, issuer discovery): ok, refused (by the outbound policy), failed.",
+    ["result"],
+)
 signing_key = Gauge(
     "tokensmith_signing_key",
     "1 for the key this process signs with, labelled by its kid and algorithm.",
