@@ -13,8 +13,7 @@ from tokensmith.config import Settings
 from tokensmith.domain.key_encryption import KeyEncryption
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
-from tokensmith.outbound.key_sets import KeySets, KeySetTimes
-from tokensmith.outbound.policy import OutboundPolicy
+from tokensmith.outbound.key_sets import KeySets
 from tokensmith.store.audit import AuditRepository
 from tokensmith.store.availability import StoreGate, StoreUnavailable
 from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens
@@ -114,7 +113,7 @@ class Node:
             issuance=IssuanceLimiter(redis),
             audit=AuditRepository(engine),
             replay=ReplayCache(redis, capacity=settings.replay_cache_size),
-            key_sets=KeySets(OutboundPolicy(), KeySetTimes()),  # TODO merge: from_settings
+            key_sets=KeySets.from_settings(settings),
         )
 
     def fanout_listener(self) -> FanoutListener | None:

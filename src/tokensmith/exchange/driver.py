@@ -303,7 +303,7 @@ class Driver:
         key_sets = self._node.key_sets
         if key_sets is None:
             return None
-        return key_sets.get(trust.jwks_uri) if trust.jwks_uri is not None else key_sets.for_issuer(trust.issuer)
+        return key_sets.for_trust(trust.issuer, trust.jwks_uri)
 
     def _blocked(self, client_id: str) -> needs.Admission | None:
         """The refusal of a source blocked in this process (no round trip), or None."""
