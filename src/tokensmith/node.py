@@ -15,7 +15,7 @@ from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
 from tokensmith.store.audit import AuditRepository
 from tokensmith.store.availability import StoreGate, StoreUnavailable
-from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens
+from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens, TrustCache
 from tokensmith.store.clients import ClientRepository
 from tokensmith.store.database import create_engine
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
@@ -25,6 +25,8 @@ from tokensmith.store.redis_link import RedisLink, redis_errors
 from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.revocations import RevocationRepository
 from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
+from tokensmith.store.trusts import TrustRepository
+from tokensmith.store.usage import CredentialUses
 
 
 @dataclass
@@ -37,6 +39,11 @@ class Node:
     client_cache: ClientCache
     key_cache: KeyRingCache
     checker: SecretChecker
+    # Clients without shared secrets (DESIGN.md §9): trusted issuers, cached like
+    # clients (same TTL and staleness bound), and when each credential was last used.
+    trusts: TrustRepository
+    trust_cache: TrustCache
+    credential_uses: CredentialUses
     # Several nodes (docs/deployment.md): bounded store calls, Redis, throttles, audit.
     gate: StoreGate = field(default_factory=lambda: StoreGate(timeout=30.0, retry_seconds=0.0))
     redis: RedisLink | None = None
@@ -69,6 +76,7 @@ class Node:
         encryption = KeyEncryption(load_kek(settings))
         clients = ClientRepository(engine)
         keys = KeyRepository(engine, encryption)
+        trusts = TrustRepository(engine)
         gate = StoreGate(settings.store_timeout_seconds, settings.store_retry_seconds)
         redis = None
         if settings.redis_url:
@@ -100,6 +108,9 @@ class Node:
             ),
             key_cache=KeyRingCache(keys, settings.key_cache_seconds, settings.retired_key_retention_seconds, gate=gate),
             checker=SecretChecker(encryption.secret_hash_key),
+            trusts=trusts,
+            trust_cache=TrustCache(trusts, settings.client_cache_seconds, gate=gate, max_stale=settings.client_max_stale_seconds),
+            credential_uses=CredentialUses(engine),
             gate=gate,
             redis=redis,
             bruteforce=BruteForceGuard(policy, redis, enabled=settings.bruteforce_enabled),
@@ -122,6 +133,8 @@ class Node:
     async def apply_event(self, event: Event) -> None:
         if event.kind is EventKind.CLIENT:
             self.client_cache.forget(event.subject)
+        elif event.kind is EventKind.TRUST:
+            self.trust_cache.forget(event.subject)
         elif event.kind is EventKind.KEYS:
             self.key_cache.invalidate()
             try:  # re-read now, so that no request waits for it
@@ -138,6 +151,7 @@ class Node:
     async def rejoin_fanout(self) -> None:
         """After (re)subscribing: announcements may have been missed meanwhile."""
         self.client_cache.clear()
+        self.trust_cache.clear()
         self.key_cache.invalidate()
         try:
             await self.bruteforce.load_active_blocks()
