@@ -16,7 +16,7 @@ from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
 from tokensmith.outbound.key_sets import KeySets
 from tokensmith.store.audit import AuditRepository
 from tokensmith.store.availability import StoreGate, StoreUnavailable
-from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens
+from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens, TrustCache
 from tokensmith.store.clients import ClientRepository
 from tokensmith.store.database import create_engine
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
@@ -28,6 +28,8 @@ from tokensmith.store.replay import ReplayCache
 from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.revocations import RevocationRepository
 from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
+from tokensmith.store.trusts import TrustRepository
+from tokensmith.store.usage import CredentialUses
 
 
 @dataclass
@@ -40,6 +42,11 @@ class Node:
     client_cache: ClientCache
     key_cache: KeyRingCache
     checker: SecretChecker
+    # Clients without shared secrets (DESIGN.md §9): trusted issuers, cached like
+    # clients (same TTL and staleness bound), and when each credential was last used.
+    trusts: TrustRepository
+    trust_cache: TrustCache
+    credential_uses: CredentialUses
     # Several nodes (docs/deployment.md): bounded store calls, Redis, throttles, audit.
     gate: StoreGate = field(default_factory=lambda: StoreGate(timeout=30.0, retry_seconds=0.0))
     redis: RedisLink | None = None
@@ -76,6 +83,7 @@ class Node:
         encryption = KeyEncryption(load_kek(settings))
         clients = ClientRepository(engine)
         keys = KeyRepository(engine, encryption)
+        trusts = TrustRepository(engine)
         gate = StoreGate(settings.store_timeout_seconds, settings.store_retry_seconds)
         redis = None
         if settings.redis_url:
@@ -107,6 +115,9 @@ class Node:
             ),
             key_cache=KeyRingCache(keys, settings.key_cache_seconds, settings.retired_key_retention_seconds, gate=gate),
             checker=SecretChecker(encryption.secret_hash_key),
+            trusts=trusts,
+            trust_cache=TrustCache(trusts, settings.client_cache_seconds, gate=gate, max_stale=settings.client_max_stale_seconds),
+            credential_uses=CredentialUses(engine),
             gate=gate,
             redis=redis,
             bruteforce=BruteForceGuard(policy, redis, enabled=settings.bruteforce_enabled),
@@ -131,6 +142,8 @@ class Node:
     async def apply_event(self, event: Event) -> None:
         if event.kind is EventKind.CLIENT:
             self.client_cache.forget(event.subject)
+        elif event.kind is EventKind.TRUST:
+            self.trust_cache.forget(event.subject)
         elif event.kind is EventKind.KEYS:
             self.key_cache.invalidate()
             try:  # re-read now, so that no request waits for it
@@ -147,6 +160,7 @@ class Node:
     async def rejoin_fanout(self) -> None:
         """After (re)subscribing: announcements may have been missed meanwhile."""
         self.client_cache.clear()
+        self.trust_cache.clear()
         self.key_cache.invalidate()
         try:
             await self.bruteforce.load_active_blocks()

@@ -71,6 +71,23 @@ def keys_of_jwks(document: Any) -> tuple[VerificationKey, ...]:
     return tuple(keys)
 
 
+def jwks_kids(document: Mapping[str, Any]) -> list[str]:
+    """The kids of a stored JWKS (checked by keys_of_jwks when it was registered),
+    for display and audit: what identifies each key without the key itself."""
+    entries = document.get("keys")
+    if not isinstance(entries, list):
+        return []
+    return [str(entry.get("kid")) for entry in entries if isinstance(entry, Mapping)]
+
+
+def parse_auth_method(text: str) -> AuthMethod:
+    try:
+        return AuthMethod(text)
+    except ValueError:
+        names = ", ".join(method.value for method in AuthMethod)
+        raise ValueError(f"unknown authentication method {text!r}; one of: {names}") from None
+
+
 def check_jwks_uri(uri: str) -> str:
     """An absolute http(s) URL without credentials or fragment. Whether it may be
     fetched (https, a public address) is the outbound policy's decision, made at
