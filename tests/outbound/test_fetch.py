@@ -225,6 +225,11 @@ async def test_refusals_are_logged_with_the_host_and_never_the_path_or_query(
     assert record.levelno == logging.WARNING and record.__dict__["host"] == "localhost"
     assert secret not in record.getMessage() and secret not in str(refused.value)
     assert "/jwks" not in record.getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tokensmith.outbound"), pytest.raises(FetchRefused):
+        await fetch_json(f"http://keys.example.com/jwks?token={secret}", strict_policy)
+    [record] = [r for r in caplog.records if r.name == "tokensmith.outbound"]
+    assert record.__dict__["host"] == "keys.example.com" and secret not in record.getMessage()
 
 
 async def test_the_ssl_context_verifies_by_default() -> None:
