@@ -37,6 +37,12 @@ async def test_an_allowed_https_url_is_fetched(serve: Serve, loopback_policy: Ou
     assert fetches("ok") == before + 1
 
 
+async def test_a_host_name_is_resolved_by_the_system_and_its_certificate_checked(serve: Serve, loopback_policy: OutboundPolicy) -> None:
+    server = serve({"/jwks": json_route(JWKS)})
+    assert await fetch_json(server.url("/jwks", host="localhost"), loopback_policy) == JWKS
+    assert server.hits["/jwks"] == 1
+
+
 async def test_fetches_are_counted_by_result_only(serve: Serve, strict_policy: OutboundPolicy) -> None:
     server = serve({"/jwks": json_route(JWKS)})
     with pytest.raises(FetchRefused):
