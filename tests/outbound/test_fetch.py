@@ -37,6 +37,12 @@ async def test_an_allowed_https_url_is_fetched(serve: Serve, loopback_policy: Ou
     assert fetches("ok") == before + 1
 
 
+async def test_a_host_name_is_resolved_by_the_system_and_its_certificate_checked(serve: Serve, loopback_policy: OutboundPolicy) -> None:
+    server = serve({"/jwks": json_route(JWKS)})
+    assert await fetch_json(server.url("/jwks", host="localhost"), loopback_policy) == JWKS
+    assert server.hits["/jwks"] == 1
+
+
 async def test_fetches_are_counted_by_result_only(serve: Serve, strict_policy: OutboundPolicy) -> None:
     server = serve({"/jwks": json_route(JWKS)})
     with pytest.raises(FetchRefused):
@@ -225,6 +231,11 @@ async def test_refusals_are_logged_with_the_host_and_never_the_path_or_query(
     assert record.levelno == logging.WARNING and record.__dict__["host"] == "localhost"
     assert secret not in record.getMessage() and secret not in str(refused.value)
     assert "/jwks" not in record.getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tokensmith.outbound"), pytest.raises(FetchRefused):
+        await fetch_json(f"http://keys.example.com/jwks?token={secret}", strict_policy)
+    [record] = [r for r in caplog.records if r.name == "tokensmith.outbound"]
+    assert record.__dict__["host"] == "keys.example.com" and secret not in record.getMessage()
 
 
 async def test_the_ssl_context_verifies_by_default() -> None:

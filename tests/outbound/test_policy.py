@@ -4,6 +4,7 @@ proves a refused fetch never connects)."""
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -156,6 +157,16 @@ def test_the_policy_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> 
         max_bytes=4096,
         ca_file="/etc/private-ca.pem",
     )
+
+
+def test_the_networks_may_be_a_list_in_the_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "tokensmith.toml"
+    config.write_text('outbound_allowed_networks = ["10.20.0.0/16", "fd12::/48"]\n')
+    monkeypatch.delenv("TOKENSMITH_OUTBOUND_ALLOWED_NETWORKS", raising=False)
+    monkeypatch.setenv("TOKENSMITH_CONFIG", str(config))
+    policy = OutboundPolicy.from_settings(Settings())
+    assert address_allowed(ipaddress.ip_address("10.20.1.1"), policy) and address_allowed(ipaddress.ip_address("fd12::1"), policy)
+    assert not address_allowed(ipaddress.ip_address("10.21.1.1"), policy)
 
 
 def test_a_setting_that_is_not_a_network_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

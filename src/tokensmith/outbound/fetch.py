@@ -21,6 +21,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import certifi
 import httpcore
@@ -173,8 +174,8 @@ async def _get(target: Target, policy: OutboundPolicy, resolver: Resolver) -> Fe
                 raise FetchFailed(f"redirects are not followed (HTTP {status} from {target.host})", status)
             if status != 200:
                 raise FetchFailed(f"HTTP {status} from {target.host}", status)
-            for length in _header(response.headers, b"content-length"):
-                if length.strip().isdigit() and int(length) > policy.max_bytes:
+            for length in _header(response.headers, b"content-length"):  # h11 has checked its syntax
+                if length.strip().isascii() and length.strip().isdigit() and int(length) > policy.max_bytes:
                     raise FetchFailed(f"answer from {target.host} larger than {policy.max_bytes} bytes")
             body = bytearray()
             async for chunk in response.aiter_stream():
@@ -190,10 +191,18 @@ async def _get(target: Target, policy: OutboundPolicy, resolver: Resolver) -> Fe
         raise FetchFailed(f"answer from {target.host} is not a strict JSON object ({exc})") from None
 
 
+def _host_for_log(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return "?"
+    return host if host and len(host) <= 253 and host.isascii() and host.isprintable() else "?"
+
+
 async def fetch(url: str, policy: OutboundPolicy, *, resolver: Resolver = system_resolver) -> Fetched:
     """The JSON object at url and its Cache-Control max-age; FetchRefused when the
     policy forbids it (nothing sent), FetchFailed when it gave nothing usable."""
-    host = "?"
+    host = _host_for_log(url)
     try:
         target = check_url(url, policy)
         host = target.host
