@@ -55,5 +55,5 @@ def test_one_assertion_sent_to_both_nodes_at_once_gets_one_token(nodes: list[Tok
         for _ in range(5):
             token = assertion(key, "signer", ISSUER)
             with ThreadPoolExecutor(8) as pool:
-                statuses = list(pool.map(lambda n: request(http, nodes[n % 2], token), range(8)))
+                statuses = list(pool.map(lambda n, t=token: request(http, nodes[n % 2], t), range(8)))
             assert statuses.count(200) == 1 and statuses.count(401) == 7, statuses
