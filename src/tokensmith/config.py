@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     assertion_audience_token_endpoint: bool = False
     # jtis of live assertions one process remembers without Redis (store/replay.py).
     replay_cache_size: int = Field(default=500_000, ge=1000, le=10_000_000)
+    # How often a node writes when each credential was last used (store/last_used.py).
+    credential_use_write_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     # --- Several nodes (docs/deployment.md) ---
     # The shared store: connection pool per process, and bounds on every wait.

@@ -6,7 +6,6 @@ network is never fetched."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Iterator

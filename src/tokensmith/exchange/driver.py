@@ -162,7 +162,7 @@ class Driver:
             guard.record_here(keys, known=need.known)
 
     def _now_used(self, need: needs.Used) -> None:
-        metrics.client_authentications.labels(need.method).inc()
+        metrics.incrementer(metrics.client_authentications, need.method)()
         if need.credential is not None:
             self._node.last_used.note(need.client_id, need.credential)
 

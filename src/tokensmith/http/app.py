@@ -81,7 +81,7 @@ def create_app(node: Node) -> TokenRoutes:
             with anyio.move_on_after(2 * node.settings.redis_timeout_seconds + 1):
                 await listener.ready.wait()
         # When each credential was last used, written in batches (store/last_used.py).
-        uses = asyncio.create_task(write_periodically(node.last_used, node.credential_uses, node.gate), name="tokensmith-last-used")
+        uses = asyncio.create_task(write_periodically(node.last_used, node.credential_uses, node.gate, node.settings.credential_use_write_seconds), name="tokensmith-last-used")
         log.info("serving", extra={"issuer": node.settings.issuer, "kid": node.key_cache.signer and node.key_cache.signer.kid})
         yield
         uses.cancel()
