@@ -61,8 +61,11 @@ def _load_key(key: PrivateKey | bytes | str, password: bytes | None) -> PrivateK
         try:
             loaded = serialization.load_pem_private_key(pem, password=password)
         except (ValueError, TypeError):
-            # cryptography's message may quote the input; this one never does.
-            raise ValueError("key is not a readable PEM private key (wrong password, or not PKCS#8/PKCS#1/SEC1 PEM)") from None
+            loaded = None
+        if loaded is None:
+            # Raised outside the except block: cryptography's error, which may describe
+            # the input, is not kept as this one's __context__.
+            raise ValueError("key is not a readable PEM private key (wrong password, or not PKCS#8/PKCS#1/SEC1 PEM)")
     if not isinstance(loaded, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
         raise ValueError("key must be an RSA, EC P-256 or Ed25519 private key")
     return loaded
@@ -192,10 +195,11 @@ class PlatformToken:
             raise ClientAssertionError(f"platform token file {self.path} could not be read: {exc.strerror or type(exc).__name__}") from None
         if len(raw) > MAX_PLATFORM_TOKEN_BYTES:
             raise ClientAssertionError(f"platform token file {self.path} is larger than {MAX_PLATFORM_TOKEN_BYTES} bytes")
-        try:
-            token = raw.decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise ClientAssertionError(f"platform token file {self.path} does not hold a JWT (not ASCII text)") from None
+        # Checked rather than caught: a UnicodeDecodeError would carry the bytes along
+        # as the new exception's __context__.
+        if not raw.isascii():
+            raise ClientAssertionError(f"platform token file {self.path} does not hold a JWT (not ASCII text)")
+        token = raw.decode("ascii").strip()
         if not token:
             raise ClientAssertionError(f"platform token file {self.path} is empty")
         if token.count(".") != 2 or any(c.isspace() for c in token):

@@ -15,7 +15,7 @@ import httpx
 
 from tokensmith.client._concurrency import LoopLocalLock
 from tokensmith.client._credentials import Secret, basic_authorization, check_auth_method
-from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, ClientAssertion, PlatformToken, PrivateKeyJWT
+from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, ClientAssertion, PlatformToken, PrivateKeyJWT, issuer_of
 from tokensmith.client.errors import TokenTransportError
 from tokensmith.client.tokens import AccessToken, is_seed_endpoint, parse_token_response, refusal
 
@@ -89,6 +89,8 @@ class ClientCredentialsAuth(httpx.Auth):
                 raise ValueError("auth_method applies to client secrets; an assertion brings its own method")
             if not isinstance(assertion, (PrivateKeyJWT, PlatformToken)):
                 raise ValueError("assertion must be a PrivateKeyJWT or a PlatformToken")
+            if isinstance(assertion, PrivateKeyJWT) and assertion.audience is None:
+                issuer_of(token_url)  # the default audience must be derivable: fail here, not at the first request
             self._credentials = assertion
             self.auth_method = assertion.auth_method
         self.scope = " ".join(scope.split() if isinstance(scope, str) else scope) if scope is not None else None
