@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.server import Tokensmith
-from tests.support.services import in_ci
+from tests.support.services import skip_unless_ci
 from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.jose import base64url
 from tokensmith.jose.jwk import public_jwk
@@ -33,12 +32,8 @@ OPENID_CLIENT_DIR = Path(__file__).resolve().parent / "openid_client"
 
 def require_support(feature: str, problem: str | None) -> None:
     """Skips (or, under CI=true, fails) the test when the server lacks `feature`."""
-    if problem is None:
-        return
-    message = f"the server does not support {feature} yet ({problem})"
-    if in_ci():
-        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-    pytest.skip(message)
+    if problem is not None:
+        skip_unless_ci(f"the server does not support {feature} yet ({problem})", "")
 
 
 def require_private_key_jwt(tokensmith: Tokensmith) -> None:
@@ -138,12 +133,8 @@ def openid_client_problem() -> str | None:
 
 def require_openid_client() -> None:
     problem = openid_client_problem()
-    if problem is None:
-        return
-    message = f"node openid-client is not available ({problem})"
-    if in_ci():
-        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-    pytest.skip(message)
+    if problem is not None:
+        skip_unless_ci(f"node openid-client is not available ({problem})", "")
 
 
 def openid_client_tokens(issuer: str, client_id: str, private_jwk: dict[str, Any], alg: str, *, scope: str | None = None, requests: int = 1) -> list[dict[str, Any]]:
