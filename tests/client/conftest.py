@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.clock import FakeClock
 from tests.support.stub_server import Recorded, Response, StubHTTPServer
-from tokensmith.client import JWT_BEARER_ASSERTION_TYPE, ClientCredentialsAuth
+from tokensmith.client import JWT_BEARER_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE, ClientCredentialsAuth
 
 # Characters that break naive "id:secret" Basic encoding (RFC 6749 §2.3.1).
 CLIENT_ID = "orders:svc client"
@@ -88,7 +88,7 @@ class TokenServer(StubHTTPServer):
             return 401, {"error": "invalid_client", "error_description": f"rejected {form['client_assertion']}"}, {}
         if self.refuse is not None:
             return self.refuse[0], self.refuse[1], {}
-        if not seed and form.get("grant_type") != "client_credentials":
+        if not seed and form.get("grant_type") not in ("client_credentials", JWT_BEARER_GRANT_TYPE):
             return 400, {"error": "unsupported_grant_type"}, {}
         token = f"token-{next(self._counter)}"
         with self._lock:
@@ -105,6 +105,8 @@ class TokenServer(StubHTTPServer):
     def _authenticated(request: Recorded, form: dict[str, str]) -> bool:
         header = request.headers.get("authorization")
         in_body = "client_secret" in form
+        if form.get("grant_type") == JWT_BEARER_GRANT_TYPE:  # RFC 7523 §2.1: the assertion is the grant
+            return not header and not in_body and "client_assertion" not in form and bool(form.get("assertion")) and form.get("client_id") == CLIENT_ID
         if "client_assertion" in form:  # RFC 7521 §4.2, and nothing else
             return (
                 not header

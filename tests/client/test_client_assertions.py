@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from tests.client.test_client_errors import rendered
 from tokensmith.client import (
     JWT_BEARER_ASSERTION_TYPE,
+    JWT_BEARER_GRANT_TYPE,
     ClientAssertionError,
     ClientCredentialsAuth,
+    JWTBearerGrantAuth,
     PlatformToken,
     PrivateKeyJWT,
     TokenRequestError,
@@ -395,3 +397,38 @@ def test_default_audience_needs_an_absolute_http_url(keys, token_url):
 def test_a_missing_platform_token_path_is_not_checked_before_first_use(tmp_path: Path):
     # The kubelet may mount the projected volume after the process starts.
     ClientCredentialsAuth("https://auth.example.com/oauth2/token", "c", assertion=PlatformToken(tmp_path / "later"))
+
+
+# -- the JWT-bearer grant -------------------------------------------------------------------
+
+
+def test_jwt_bearer_grant_sends_the_platform_token_as_the_grant(token_server, tmp_path, clock):
+    path = tmp_path / "token"
+    path.write_text(PLATFORM_JWT)
+    token_server.expires_in = 600
+    auth = JWTBearerGrantAuth(token_server.url + token_server.standard_path, token_server.client_id, PlatformToken(path), "orders:read", clock=clock)
+
+    auth.get_token()
+    rotated = PLATFORM_JWT.replace("c2lnbmF0dXJl", "cm90YXRlZA")
+    path.write_text(rotated)
+    clock.advance(600)
+    auth.get_token()
+
+    assert "authorization" not in token_server.last(token_server.standard_path).headers
+    assert form_of(token_server) == {"grant_type": JWT_BEARER_GRANT_TYPE, "assertion": rotated, "client_id": token_server.client_id, "scope": "orders:read"}
+    assert repr(auth).startswith("JWTBearerGrantAuth(") and rotated not in repr(auth)
+
+
+@pytest.mark.parametrize(
+    ("url", "assertion", "options", "message"),
+    [
+        ("https://auth.example.com/v1/api/oauth/token", "platform", {}, "seed endpoint"),
+        ("https://auth.example.com/gateway/token", "platform", {"seed_endpoint": True}, "seed endpoint"),
+        ("https://auth.example.com/oauth2/token", "key", {}, "PlatformToken"),
+    ],
+)
+def test_jwt_bearer_grant_refuses_what_it_cannot_send(keys, tmp_path, url, assertion, options, message):
+    given = PlatformToken(tmp_path / "token") if assertion == "platform" else PrivateKeyJWT(keys["ES256"])
+
+    with pytest.raises(ValueError, match=message):
+        JWTBearerGrantAuth(url, "orders-svc", given, **options)

@@ -24,15 +24,18 @@ from tokensmith.client.errors import (
     TokenResponseError,
     TokenTransportError,
 )
+from tokensmith.client.jwt_bearer import JWT_BEARER_GRANT_TYPE, JWTBearerGrantAuth
 from tokensmith.client.tokens import EPOCH_THRESHOLD, SEED_TOKEN_PATH, AccessToken
 
 __all__ = [
     "EPOCH_THRESHOLD",
     "JWT_BEARER_ASSERTION_TYPE",
+    "JWT_BEARER_GRANT_TYPE",
     "SEED_TOKEN_PATH",
     "AccessToken",
     "ClientAssertionError",
     "ClientCredentialsAuth",
+    "JWTBearerGrantAuth",
     "PlatformToken",
     "PrivateKeyJWT",
     "TokenClientError",

@@ -109,7 +109,7 @@ class ClientCredentialsAuth(httpx.Auth):
     def __repr__(self) -> str:
         assertion = "" if isinstance(self._credentials, Secret) else f", assertion={self._credentials!r}"
         return (
-            f"ClientCredentialsAuth(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r}, "
             f"scope={self.scope!r}, auth_method={self.auth_method!r}{assertion})"
         )
 
