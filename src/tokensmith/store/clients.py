@@ -1,18 +1,24 @@
-"""Clients and their secret hashes in SQL."""
+"""Clients, their secret hashes and their federated credentials in SQL."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from tokensmith.domain.audit import AuditEvent
+from tokensmith.domain.client_keys import AuthMethod
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.domain.trusts import Federation
 from tokensmith.store import audit
-from tokensmith.store.schema import client_secrets, clients
+from tokensmith.store.schema import client_federations, client_secrets, clients
+from tokensmith.store.trusts import federation_row, to_federation
+from tokensmith.store.usage import forget_credentials
 
 
 def _client_row(client: Client) -> dict[str, Any]:
@@ -30,6 +36,9 @@ def _client_row(client: Client) -> dict[str, Any]:
         "rate_limit": client.rate_limit,
         "reuse_tokens": client.reuse_tokens,
         "tokens_not_before": client.tokens_not_before,
+        "auth_method": client.auth_method.value,
+        "jwks": dict(client.jwks) if client.jwks is not None else None,
+        "jwks_uri": client.jwks_uri,
     }
 
 
@@ -64,9 +73,24 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         rate_limit=row.rate_limit,
         reuse_tokens=bool(row.reuse_tokens),
         tokens_not_before=row.tokens_not_before,
+        auth_method=AuthMethod(row.auth_method),
+        jwks=row.jwks,
+        jwks_uri=row.jwks_uri,
     )
 
 
+# The client with its secrets and its federated credentials, in one query: a client
+# has one or the other (domain/registration.py), so the two outer joins give as many
+# rows as it has credentials, not their product (which decoding would still undo).
+# One query for every method: a second one for federated clients only would make a
+# federated id measurably slower to look up than an unknown one.
+_FEDERATION_COLUMNS = (
+    client_federations.c.federation_id,
+    client_federations.c.trust.label("federation_trust"),
+    client_federations.c.subject.label("federation_subject"),
+    client_federations.c.conditions.label("federation_conditions"),
+    client_federations.c.created_at.label("federation_created_at"),
+)
 _CLIENT_WITH_SECRETS = sa.select(
     clients,
     client_secrets.c.secret_id,
@@ -74,7 +98,12 @@ _CLIENT_WITH_SECRETS = sa.select(
     client_secrets.c.digest,
     client_secrets.c.created_at.label("secret_created_at"),
     client_secrets.c.expires_at,
-).select_from(clients.outerjoin(client_secrets, client_secrets.c.client_id == clients.c.client_id))
+    *_FEDERATION_COLUMNS,
+).select_from(
+    clients.outerjoin(client_secrets, client_secrets.c.client_id == clients.c.client_id).outerjoin(
+        client_federations, client_federations.c.client_id == clients.c.client_id
+    )
+)
 
 
 # When the id does not exist the lookup returns this row instead, marked as a decoy:
@@ -85,7 +114,7 @@ _CLIENT_WITH_SECRETS = sa.select(
 _DECOY_CLIENT: dict[str, Any] = {
     "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
     "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
-    "tokens_not_before": None,
+    "tokens_not_before": None, "auth_method": "client_secret_basic", "jwks": None, "jwks_uri": None,
 }  # fmt: skip
 _DECOY_SECRET: dict[str, Any] = {
     "secret_id": "sec_000000000000", "kind": SecretKind.GENERATED.value, "digest": "0" * 64,
@@ -95,10 +124,15 @@ _ID = sa.bindparam("client_id", type_=clients.c.client_id.type)
 _DECOY = sa.select(
     *(_ID.label("client_id") if column.name == "client_id" else sa.literal(_DECOY_CLIENT[column.name], column.type).label(column.name)
       for column in clients.columns),
-    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-5:], strict=True)),
+    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-10:-5], strict=True)),
+    *(sa.cast(sa.null(), column.type).label(column.name) for column in _FEDERATION_COLUMNS),
     sa.true().label("decoy"),
 ).where(~sa.exists().where(clients.c.client_id == _ID))  # fmt: skip
 _LOOKUP = sa.union_all(_CLIENT_WITH_SECRETS.add_columns(sa.false().label("decoy")).where(clients.c.client_id == _ID), _DECOY)
+
+
+def _in_order(federations: Iterable[Federation]) -> tuple[Federation, ...]:
+    return tuple(sorted(federations, key=lambda federation: (federation.created_at, federation.federation_id)))
 
 
 class ClientAlreadyExists(Exception):
@@ -110,7 +144,7 @@ class ClientRepository:
         self._engine = engine
 
     def get(self, client_id: str) -> Client | None:
-        # One query, the client and its secrets joined, whether or not the client exists:
+        # One query, the client and its credentials joined, whether or not the client exists:
         # a second query for a known id only would make it measurably slower to refuse
         # than an unknown one (bench/timing.py), and costs a round trip on every miss.
         # An unknown id gets the decoy row, decoded like any other and then dropped.
@@ -118,12 +152,21 @@ class ClientRepository:
             rows = connection.execute(_LOOKUP, {"client_id": client_id}).all()
         if not rows:
             return None
-        secrets = [
-            StoredSecret(row.secret_id, SecretKind(row.kind), row.digest, row.secret_created_at, row.expires_at)
+        secrets = {
+            row.secret_id: StoredSecret(row.secret_id, SecretKind(row.kind), row.digest, row.secret_created_at, row.expires_at)
             for row in rows
             if row.secret_id is not None
-        ]
-        client = _to_client(rows[0], secrets)
+        }
+        client = _to_client(rows[0], list(secrets.values()))
+        federations = {
+            row.federation_id: to_federation(
+                row.federation_id, row.federation_trust, row.federation_subject, row.federation_conditions, row.federation_created_at
+            )
+            for row in rows
+            if row.federation_id is not None
+        }
+        if federations:
+            client = replace(client, federations=_in_order(federations.values()))
         return None if rows[0].decoy else client
 
     def list(self) -> list[Client]:
@@ -131,8 +174,15 @@ class ClientRepository:
             secrets: dict[str, list[StoredSecret]] = defaultdict(list)
             for row in connection.execute(sa.select(client_secrets)):
                 secrets[row.client_id].append(_to_secret(row))
+            federations: dict[str, list[Federation]] = defaultdict(list)
+            for row in connection.execute(sa.select(client_federations)):
+                federations[row.client_id].append(
+                    to_federation(row.federation_id, row.trust, row.subject, row.conditions, row.created_at)
+                )
             rows = connection.execute(sa.select(clients).order_by(clients.c.client_id))
-            return [_to_client(row, secrets[row.client_id]) for row in rows]
+            return [
+                replace(_to_client(row, secrets[row.client_id]), federations=_in_order(federations[row.client_id])) for row in rows
+            ]
 
     def count(self) -> int:
         with self._engine.connect() as connection:
@@ -152,20 +202,31 @@ class ClientRepository:
             if audit_event is not None:
                 audit.record(connection, audit_event)
 
-    def update(self, client: Client, audit_event: AuditEvent | None = None) -> None:
+    def update(self, client: Client, audit_event: AuditEvent | None = None, *, remove_secrets: bool = False) -> None:
         """Writes the client's fields; its secrets are changed only through
-        add_secret and remove_secret, its tokens_not_before only through
-        revoke_tokens (so a change read before a revocation cannot undo it)."""
+        add_secret and remove_secret (or all removed with `remove_secrets`, when it
+        stops using them), its federated credentials only through add_federation and
+        remove_federation, its tokens_not_before only through revoke_tokens (so a
+        change read before a revocation cannot undo it)."""
         row = _client_row(client)
         del row["client_id"], row["created_at"], row["tokens_not_before"]
         with self._engine.begin() as connection:
             changed = connection.execute(clients.update().where(clients.c.client_id == client.client_id).values(row)).rowcount
+            if changed and remove_secrets:
+                ids = connection.execute(
+                    sa.select(client_secrets.c.secret_id).where(client_secrets.c.client_id == client.client_id)
+                ).scalars()
+                for secret_id in ids.all():
+                    forget_credentials(connection, client.client_id, secret_id)
+                connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client.client_id))
             if audit_event is not None and changed:
                 audit.record(connection, audit_event)
 
     def delete(self, client_id: str, audit_event: AuditEvent | None = None) -> bool:
         with self._engine.begin() as connection:
             connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client_id))
+            connection.execute(client_federations.delete().where(client_federations.c.client_id == client_id))
+            forget_credentials(connection, client_id)
             deleted = connection.execute(clients.delete().where(clients.c.client_id == client_id)).rowcount > 0
             if audit_event is not None and deleted:
                 audit.record(connection, audit_event)
@@ -204,6 +265,32 @@ class ClientRepository:
                 )
             ).rowcount
             connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            if removed:
+                forget_credentials(connection, client_id, secret_id)
             if audit_event is not None and removed:
                 audit.record(connection, audit_event)
+            return removed > 0
+
+    def add_federation(self, client_id: str, federation: Federation, updated_at: int, audit_event: AuditEvent | None = None) -> None:
+        """The trust must exist (the foreign key refuses it otherwise)."""
+        with self._engine.begin() as connection:
+            connection.execute(client_federations.insert().values(federation_row(client_id, federation)))
+            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            if audit_event is not None:
+                audit.record(connection, audit_event)
+
+    def remove_federation(
+        self, client_id: str, federation_id: str, updated_at: int, audit_event: AuditEvent | None = None
+    ) -> bool:
+        with self._engine.begin() as connection:
+            removed = connection.execute(
+                client_federations.delete().where(
+                    (client_federations.c.client_id == client_id) & (client_federations.c.federation_id == federation_id)
+                )
+            ).rowcount
+            if removed:
+                connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+                forget_credentials(connection, client_id, federation_id)
+                if audit_event is not None:
+                    audit.record(connection, audit_event)
             return removed > 0

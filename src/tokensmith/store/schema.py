@@ -24,6 +24,10 @@ clients = sa.Table(
     sa.Column("reuse_tokens", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0005
     # Tokens issued before this instant are inactive (migration 0006); null: none.
     sa.Column("tokens_not_before", sa.BigInteger, nullable=True),
+    # domain/client_keys.py (migration 0007)
+    sa.Column("auth_method", sa.String(32), nullable=False, server_default="client_secret_basic"),
+    sa.Column("jwks", sa.JSON, nullable=True),
+    sa.Column("jwks_uri", sa.String(2048), nullable=True),
 )
 
 client_secrets = sa.Table(
@@ -70,4 +74,41 @@ audit_events = sa.Table(
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("host", sa.String(255), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+)
+
+# Workload identity federation (domain/trusts.py, migration 0007): trusted external
+# issuers, and each client's federated credentials.
+trusts = sa.Table(
+    "trusts",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("issuer", sa.String(2048), nullable=False),
+    sa.Column("jwks_uri", sa.String(2048), nullable=True),
+    sa.Column("jwks", sa.JSON, nullable=True),
+    sa.Column("audience", sa.String(512), nullable=True),
+    sa.Column("replay", sa.String(16), nullable=False),
+    sa.Column("max_token_age", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+client_federations = sa.Table(
+    "client_federations",
+    metadata,
+    sa.Column("federation_id", sa.String(32), primary_key=True),
+    sa.Column("client_id", sa.String(128), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("trust", sa.String(64), sa.ForeignKey("trusts.name"), nullable=False, index=True),
+    sa.Column("subject", sa.String(512), nullable=False),
+    sa.Column("conditions", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# When each credential (a secret's id, "key:" + a kid, a federation's id) last
+# authenticated its client: written in batches by a node, not once per token.
+credential_uses = sa.Table(
+    "credential_uses",
+    metadata,
+    sa.Column("client_id", sa.String(128), primary_key=True),
+    sa.Column("credential_id", sa.String(160), primary_key=True),
+    sa.Column("last_used_at", sa.BigInteger, nullable=False),
 )
