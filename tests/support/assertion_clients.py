@@ -1,7 +1,7 @@
-"""What the client-assertion tests share: whether the server under test supports
-private_key_jwt and federation yet, clients registered with a public key or bound to
-a platform's tokens, a stand-in platform issuer (a Kubernetes cluster's service-account
-tokens), and node openid-client run as a real program.
+"""What the SDK's and other clients' assertion tests share: whether the server under
+test supports private_key_jwt and federation yet, clients registered with a public
+key, a stand-in platform issuer (a Kubernetes cluster's service-account tokens, its
+keys given to the server as a file), and node openid-client run as a real program.
 
 Until the server supports a method its tests are skipped with the reason; under CI=true
 that skip is a failure instead, as for a missing service (tests/support/services.py).
@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.server import Tokensmith
 from tests.support.services import skip_unless_ci
-from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.jose import base64url
 from tokensmith.jose.jwk import public_jwk
 from tokensmith.jose.jws import Signer
@@ -62,8 +61,8 @@ def create_key_client(tokensmith: Tokensmith, client_id: str, *jwks: dict[str, A
 
 class PlatformIssuer:
     """A stand-in Kubernetes cluster: it signs service-account tokens (RS256, a kid, no
-    typ, `aud` an array, the `kubernetes.io` claim) the way the API server does, and
-    can serve OIDC discovery and its JWKS over real HTTP on loopback."""
+    typ, `aud` an array, the `kubernetes.io` claim) the way the API server does; its
+    JWKS is what `kubectl get --raw /openid/v1/jwks` would print."""
 
     def __init__(self, issuer: str = "https://kubernetes.default.svc.cluster.local") -> None:
         self.issuer = issuer
@@ -96,22 +95,6 @@ class PlatformIssuer:
             **extra,
         }
         return self._signer.sign_claims(claims)
-
-
-class DiscoveryServer(StubHTTPServer):
-    """OIDC discovery (`/.well-known/openid-configuration`) and the JWKS of a
-    PlatformIssuer whose issuer is this server's own loopback URL."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.platform = PlatformIssuer(self.url)
-
-    def respond(self, request: Recorded) -> Response:
-        if request.path == "/.well-known/openid-configuration":
-            return 200, {"issuer": self.url, "jwks_uri": f"{self.url}/openid/v1/jwks", "id_token_signing_alg_values_supported": ["RS256"]}, {}
-        if request.path == "/openid/v1/jwks":
-            return 200, {"keys": [self.platform.jwk()]}, {}
-        return 404, {"error": "not_found"}, {}
 
 
 def openid_client_problem() -> str | None:
