@@ -13,6 +13,7 @@ from tokensmith.config import Settings
 from tokensmith.domain.key_encryption import KeyEncryption
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
+from tokensmith.outbound.key_sets import KeySets
 from tokensmith.store.audit import AuditRepository
 from tokensmith.store.availability import StoreGate, StoreUnavailable
 from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens, TrustCache
@@ -21,7 +22,9 @@ from tokensmith.store.database import create_engine
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
+from tokensmith.store.last_used import LastUsed
 from tokensmith.store.redis_link import RedisLink, redis_errors
+from tokensmith.store.replay import ReplayCache
 from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.revocations import RevocationRepository
 from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
@@ -52,6 +55,10 @@ class Node:
     revoked: RevokedTokens = field(default_factory=RevokedTokens)
     audit: AuditRepository | None = None
     reuse: TokenReuse | None = None  # made in __post_init__ unless given
+    replay: ReplayCache = field(default_factory=lambda: ReplayCache(None))  # assertions' jtis
+    last_used: LastUsed = field(default_factory=LastUsed)  # credentials' last use, written in batches
+    # Public keys fetched from clients' jwks_uri and trusted issuers (outbound/: the SSRF guard).
+    key_sets: KeySets | None = None
 
     def __post_init__(self) -> None:
         if self.reuse is None:
@@ -116,6 +123,8 @@ class Node:
             bruteforce=BruteForceGuard(policy, redis, enabled=settings.bruteforce_enabled),
             issuance=IssuanceLimiter(redis),
             audit=AuditRepository(engine),
+            replay=ReplayCache(redis, capacity=settings.replay_cache_size),
+            key_sets=KeySets.from_settings(settings),
         )
 
     def fanout_listener(self) -> FanoutListener | None:

@@ -7,14 +7,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
 
-from tokensmith.domain.client_keys import AuthMethod
+from tokensmith.domain.client_keys import AuthMethod, keys_of_jwks
 from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
 from tokensmith.domain.trusts import Federation
+from tokensmith.jose.jwk import VerificationKey
 
 MAX_CLIENT_ID_LENGTH = 128
 # RFC 6749 Appendix A.1: client_id is VSCHAR; we leave out space and keep it printable.
@@ -143,6 +145,15 @@ class Client:
         # Read on the token path (exchange/): worked out once per client, not per token.
         object.__setattr__(self, "has_imported_secret", any(secret.kind is SecretKind.IMPORTED for secret in self.secrets))
         object.__setattr__(self, "allowed_scopes", frozenset(self.scopes))
+
+    @cached_property
+    def registered_keys(self) -> tuple[VerificationKey, ...]:
+        """The keys of its inline JWKS, parsed once per loaded client. A document the
+        registration rules refuse (it was checked when stored) gives none."""
+        try:
+            return keys_of_jwks(self.jwks) if self.jwks is not None else ()
+        except ValueError:
+            return ()
 
     @property
     def default_audience(self) -> str | None:

@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from fnmatch import fnmatchcase
+from functools import cached_property
 from typing import Any
+
+from tokensmith.domain.client_keys import keys_of_jwks
+from tokensmith.jose.jwk import VerificationKey
 
 _TRUST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MAX_FEDERATIONS_PER_CLIENT = 16
@@ -47,6 +51,14 @@ class Trust:
     max_token_age: int = DEFAULT_MAX_TOKEN_AGE
     created_at: int = 0
     updated_at: int = 0
+
+    @cached_property
+    def registered_keys(self) -> tuple[VerificationKey, ...]:
+        """The keys of its inline JWKS, parsed once per loaded trust."""
+        try:
+            return keys_of_jwks(self.jwks) if self.jwks is not None else ()
+        except ValueError:
+            return ()
 
 
 def claim_at(claims: Mapping[str, Any], path: str) -> Any:

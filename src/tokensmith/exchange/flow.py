@@ -13,12 +13,12 @@ from typing import Any, Protocol
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import choose_audience, grant_scopes
-from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import IssuanceDecision, retry_after
 from tokensmith.domain.tokens import IssuedToken, TokenSigner, issue_token
 from tokensmith.exchange.authentication.authenticate import Trace, authenticate
+from tokensmith.exchange.authentication.client_assertion import ASSERTION_METHODS, GRANT_METHODS
 from tokensmith.exchange.authentication.client_secret import SECRET_METHODS
-from tokensmith.exchange.authentication.methods import Method, presented_credential
+from tokensmith.exchange.authentication.methods import Checks, Method, presented_credential
 from tokensmith.exchange.needs import (
     KeepToken,
     Need,
@@ -35,8 +35,11 @@ from tokensmith.http.parsing import (
     received_body,
 )
 
-# The client authentication methods the token endpoints accept, in the order tried.
-TOKEN_ENDPOINT_METHODS: tuple[Method, ...] = SECRET_METHODS
+# The client authentication methods every endpoint that authenticates a client
+# accepts (introspection, revocation: http/authentication.py), and the token
+# endpoints', which also take a JWT-bearer grant's assertion (RFC 7523 §2.1).
+CLIENT_AUTHENTICATION_METHODS: tuple[Method, ...] = (*SECRET_METHODS, *ASSERTION_METHODS)
+TOKEN_ENDPOINT_METHODS: tuple[Method, ...] = (*CLIENT_AUTHENTICATION_METHODS, *GRANT_METHODS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ class ExchangeContext:
 
     issuer: str
     default_audience: str
-    checker: SecretChecker
+    checks: Checks
     max_body_bytes: int
     seed_max_scope_length: int
     max_scope_length: int
@@ -97,7 +100,7 @@ def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeC
     credential = presented_credential(request.authorization, form, TOKEN_ENDPOINT_METHODS)
     if credential is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
-    client = yield from authenticate(credential, context.checker, trace)
+    client = yield from authenticate(credential, context.checks, trace)
     # Authorise.
     granted = grant_scopes(client, scopes, refusal=endpoint.scope_refusal)
     target = choose_audience(client, audience, context.default_audience)
