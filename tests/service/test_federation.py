@@ -237,3 +237,14 @@ def test_trust_changes_are_announced_with_the_clients_they_touch(tmp_path: Path,
     client, trust = Event(EventKind.CLIENT, "wl"), Event(EventKind.TRUST, "cluster")
     assert heard == [client, trust, client, client, trust, client]
     node.engine.dispose()
+
+
+def test_new_keys_drop_the_last_use_of_the_keys_they_replace(changes: Changes) -> None:
+    create_client(
+        changes, ClientSpec(scopes=("edit",), client_id="pk", auth_method=AuthMethod.PRIVATE_KEY_JWT, jwks=ec_jwks("k1", "k2")), NOW
+    )
+    changes.node.credential_uses.record({("pk", "key:k1"): NOW + 1, ("pk", "key:k2"): NOW + 2})
+    update_client(changes, "pk", ClientChanges(name="renamed"), NOW + 3)
+    assert changes.node.credential_uses.for_client("pk") == {"key:k1": NOW + 1, "key:k2": NOW + 2}
+    update_client(changes, "pk", ClientChanges(jwks=ec_jwks("k2", "k3")), NOW + 4)
+    assert changes.node.credential_uses.for_client("pk") == {"key:k2": NOW + 2}

@@ -202,3 +202,26 @@ def test_a_change_away_from_secrets_removes_them_in_the_same_write(engine: sa.En
     found = clients.get("svc")
     assert found is not None and found.secrets == () and found.auth_method is AuthMethod.PRIVATE_KEY_JWT
     assert found.jwks == keyed.jwks
+
+
+def test_a_change_of_keys_forgets_the_uses_of_keys_the_client_no_longer_has(engine: sa.Engine) -> None:
+    clients, uses = ClientRepository(engine), CredentialUses(engine)
+    keyed = Client("pk", scopes=("edit",), default_scopes=("edit",), auth_method=AuthMethod.PRIVATE_KEY_JWT, jwks=ec_jwks("k1", "k2"))
+    clients.create(keyed)
+    uses.record({("pk", "key:k1"): 10, ("pk", "key:k2"): 11, ("pk", "key:remote"): 12, ("pk", "sec_x"): 13, ("other", "key:k1"): 14})
+    rotated = Client("pk", scopes=("edit",), default_scopes=("edit",), auth_method=AuthMethod.PRIVATE_KEY_JWT, jwks=ec_jwks("k2", "k3"))
+    clients.update(rotated, keys_changed=True)
+    assert uses.for_client("pk") == {"key:k2": 11, "sec_x": 13}
+    clients.update(Client("pk", scopes=("edit",), default_scopes=("edit",), auth_method=AuthMethod.PRIVATE_KEY_JWT,
+                          jwks_uri="https://pk.example/jwks"), keys_changed=True)  # fmt: skip
+    assert uses.for_client("pk") == {"sec_x": 13} and uses.for_client("other") == {"key:k1": 14}
+
+
+def test_deleting_a_federated_client_takes_its_federations(engine: sa.Engine) -> None:
+    trusts, clients = TrustRepository(engine), ClientRepository(engine)
+    trusts.create(CLUSTER)
+    clients.create(federated_client())
+    clients.add_federation("wl", FEDERATION, 11)
+    assert clients.delete("wl", event(AuditAction.CLIENT_DELETED, "wl"))
+    assert clients.get("wl") is None and trusts.usage() == {}
+    assert trusts.delete("cluster") == ()  # no longer in use

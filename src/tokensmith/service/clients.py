@@ -212,7 +212,8 @@ def update_client(changes: Changes, client_id: str, what: ClientChanges, now: in
         details["secrets_removed"] = removed
         after = replace(after, secrets=())
     audit_event = changes.event(AuditAction.CLIENT_CHANGED, client_id, now, **details)
-    changes.node.clients.update(after, audit_event, remove_secrets=bool(removed))
+    keys_changed = (before.jwks, before.jwks_uri) != (after.jwks, after.jwks_uri)
+    changes.node.clients.update(after, audit_event, remove_secrets=bool(removed), keys_changed=keys_changed)
     changes.done(audit_event, client_changed(client_id))
     return after
 
