@@ -1,7 +1,8 @@
 """Clients and their credentials: create, change, enable or disable, delete; add and
-remove a secret; add and remove a federated credential (federate, unfederate). Input arrives as plain values (what a command's options or an API
-request's fields say) and is checked by domain/registration.py, so every tool that
-changes a client gets the same refusals."""
+remove a secret; add and remove a federated credential (federate, unfederate).
+Input arrives as plain values (what a command's options or an API request's fields
+say) and is checked by domain/registration.py, so every tool that changes a client
+gets the same refusals."""
 
 from __future__ import annotations
 
