@@ -39,6 +39,15 @@ MAX_URI_LENGTH = 2048
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
+# Credential ids of keys in the last-used records (a secret's and a federation's
+# ids are their own).
+KEY_PREFIX = "key:"
+
+
+def key_credential_id(kid: str) -> str:
+    return KEY_PREFIX + kid
+
+
 def keys_of_jwks(document: Any) -> tuple[VerificationKey, ...]:
     """The verification keys of a JWKS document (RFC 7517 §5), or ValueError with a
     one-line reason. Stricter than reading a remote set: at registration an
