@@ -24,6 +24,10 @@ class AuthMethod(str, Enum):
     # Workload identity federation: a platform-issued JWT of a trusted issuer
     # (domain/trusts.py), matched by the client's federated credentials.
     FEDERATED = "federated"
+    # RFC 8705 §2: the client certificate of the TLS connection (or a trusted proxy's
+    # Client-Cert field), matched by subject DN or SAN, or against the client's JWKS.
+    TLS_CLIENT_AUTH = "tls_client_auth"
+    SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
 
     @property
     def uses_secrets(self) -> bool:
