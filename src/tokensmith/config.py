@@ -142,6 +142,13 @@ class Settings(BaseSettings):
     jwks_max_age_seconds: float = Field(default=300.0, ge=1, le=86400)
     jwks_max_stale_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
     metrics_enabled: bool = True
+    # --- TLS at tokensmith itself (RFC 8705 mutual TLS; docs/deployment.md) ---
+    # The server certificate (PEM, may include its chain) and key: `serve` speaks HTTPS.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # CA certificate(s) (PEM) client certificates must chain to: the TLS listener then asks
+    # for a client certificate (optional), and tls_client_auth verifies against them.
+    tls_client_ca: str | None = None
     # Who the command line records in the audit log; the OS user when unset.
     actor: str | None = Field(default=None, max_length=128)
     # Where the command line writes audit events besides the store: stderr or off.

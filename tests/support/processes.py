@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,17 +19,18 @@ def start_logged(command: list[str], *, log_path: Path, cwd: Path, env: dict[str
 
 
 def wait_until_healthy(
-    process: subprocess.Popen[bytes], *, name: str, health_url: str, log_path: Path, timeout: float = 30.0
+    process: subprocess.Popen[bytes], *, name: str, health_url: str, log_path: Path, timeout: float = 30.0, verify: Any = True
 ) -> None:
     """Returns once `health_url` answers 200. Failing (the process exited, or `timeout`
     passed), the AssertionError names the process by `name` and carries its log; the
-    process is left as it is, for the caller to stop."""
+    process is left as it is, for the caller to stop. `verify`: httpx's, for an https
+    health_url (the test CA's file, or an SSLContext)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"{name} exited: {log_path.read_text()}")
         try:
-            if httpx.get(health_url, timeout=1).status_code == 200:
+            if httpx.get(health_url, timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ class Tokensmith:
     create_store: bool = True
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    server_ca: Path | None = None  # the CA of a TLS server's certificate (tests/support/certificates.py)
 
     @property
     def env(self) -> dict[str, str]:
@@ -68,11 +70,20 @@ class Tokensmith:
 
     @property
     def issuer(self) -> str:
-        return self.env_overrides.get("TOKENSMITH_ISSUER", f"http://127.0.0.1:{self.port}")
+        return self.env_overrides.get("TOKENSMITH_ISSUER", f"{self.scheme}://127.0.0.1:{self.port}")
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.server_ca is not None else "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What a client verifies this server's certificate with (httpx `verify`)."""
+        return ssl.create_default_context(cafile=str(self.server_ca)) if self.server_ca is not None else True
 
     @property
     def log_path(self) -> Path:
@@ -120,7 +131,7 @@ class Tokensmith:
         self._ensure_store(["serve"])
         record("logs", str(self.log_path))
         self.process = start_logged([*TOKENSMITH, "serve", *extra_args], log_path=self.log_path, cwd=self.workdir, env=self.env)
-        wait_until_healthy(self.process, name="tokensmith serve", health_url=f"{self.url}/healthz", log_path=self.log_path)
+        wait_until_healthy(self.process, name="tokensmith serve", health_url=f"{self.url}/healthz", log_path=self.log_path, verify=self.verify)
 
     def stop(self) -> None:
         stop_process(self.process)

@@ -7,9 +7,9 @@ import json
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -19,6 +19,7 @@ from tokensmith.domain.audit import federation_summary
 from tokensmith.domain.client_keys import MAX_JWKS_BYTES, AuthMethod, keys_of_jwks
 from tokensmith.domain.clients import Client, check_custom_claims
 from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.service import clients as service
 from tokensmith.service.revocations import revoke_client_tokens
@@ -74,6 +75,40 @@ MAX_JWKS_FILE_BYTES = 4 * MAX_JWKS_BYTES
 AUTH_METHODS = click.Choice([method.value for method in AuthMethod])
 
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def sender_options(command: _Command) -> _Command:
+    """--token-binding, --profile and the tls_client_auth certificate subject."""
+    options = [
+        click.option("--token-binding", type=click.Choice([b.value for b in TokenBinding]), default=None,
+                     help="What the client's tokens must be bound to (default none: bearer)."),
+        click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
+                     help="fapi2: enforce the FAPI 2.0 Security Profile (asymmetric or mTLS auth, bound tokens, <= 600 s)."),
+        click.option("--tls-subject-dn", default=None, help="tls_client_auth: the certificate's exact subject DN (RFC 4514, e.g. CN=svc,O=Example)."),
+        click.option("--tls-san-dns", multiple=True, help="tls_client_auth: a DNS name the certificate's SAN must hold (repeat)."),
+        click.option("--tls-san-uri", multiple=True, help="tls_client_auth: a URI the certificate's SAN must hold (repeat)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def sender_fields(options: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """ClientSpec / ClientChanges fields from sender_options' values."""
+    fields: dict[str, Any] = {}
+    if options["token_binding"] is not None:
+        fields["token_binding"] = TokenBinding(options["token_binding"])
+    if options["profile"] is not None:
+        fields["profile"] = Profile(options["profile"])
+    dn, dns, uri = options["tls_subject_dn"], tuple(options["tls_san_dns"]), tuple(options["tls_san_uri"])
+    if creating:
+        fields.update(tls_subject_dn=dn, tls_san_dns=dns, tls_san_uri=uri)
+    elif dn is not None or dns or uri:
+        fields.update(tls_subject_dn=dn, tls_san_dns=dns, tls_san_uri=uri)
+    return fields
+
+
 def read_jwks_file(path: str | None) -> Mapping[str, Any] | None:
     """The JSON document in the file, checked as a JWKS later by the domain."""
     if path is None:
@@ -111,6 +146,11 @@ def describe(client: Client, now: int, uses: Mapping[str, int] | None = None) ->
         "tokens_not_before": client.tokens_not_before,
         "auth_method": client.auth_method.value,
         "jwks_uri": client.jwks_uri,
+        "token_binding": client.token_binding.value,
+        "profile": client.profile.value,
+        "tls_subject_dn": client.tls_subject_dn,
+        "tls_san_dns": list(client.tls_san_dns),
+        "tls_san_uri": list(client.tls_san_uri),
         "keys": describe_keys(client, uses),
         "federations": [describe_federation(federation) for federation in client.federations],
         "secrets": [describe_secret(secret, now) for secret in client.secrets],
@@ -208,8 +248,9 @@ def clients() -> None:
     help="How the client authenticates: with a secret, with assertions signed by its key (private_key_jwt), "
     "or with a platform token (federated; see `clients federate`).",
 )  # fmt: skip
-@click.option("--jwks-file", default=None, help="private_key_jwt: a file holding the client's public keys (a JWKS).")
-@click.option("--jwks-uri", default=None, help="private_key_jwt: where the client publishes its public keys (a JWKS).")
+@click.option("--jwks-file", default=None, help="private_key_jwt, self_signed_tls_client_auth: a file holding the client's public keys (a JWKS).")
+@click.option("--jwks-uri", default=None, help="private_key_jwt, self_signed_tls_client_auth: where the client publishes its public keys (a JWKS).")
+@sender_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def create(
@@ -228,6 +269,7 @@ def create(
     jwks_file: str | None,
     jwks_uri: str | None,
     as_json: bool,
+    **sender: Any,
 ) -> None:
     """Register a client and print its secret (shown this once); a private_key_jwt or
     federated client gets none."""
@@ -253,6 +295,7 @@ def create(
         auth_method=method,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        **sender_fields(sender, creating=True),
     )
     try:
         client, secret = service.create_client(changes_on(node), spec, now)
@@ -317,6 +360,7 @@ def show(client_id: str, as_json: bool) -> None:
 @click.option("--jwks-file", default=None, help="private_key_jwt: replace the client's public keys with this JWKS.")
 @click.option("--jwks-uri", default=None, help="private_key_jwt: take the client's public keys from this URI instead.")
 @click.option("--remove-secrets", is_flag=True, help="With a change away from secrets: remove the client's live secrets too.")
+@sender_options
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def update(
@@ -337,6 +381,7 @@ def update(
     jwks_uri: str | None,
     remove_secrets: bool,
     as_json: bool,
+    **sender: Any,
 ) -> None:
     """Change a client's settings."""
     if rate_limit is not None and no_rate_limit:
@@ -360,6 +405,7 @@ def update(
         jwks=jwks,
         jwks_uri=jwks_uri,
         remove_secrets=remove_secrets,
+        **sender_fields(sender, creating=False),
     )
     now = int(time.time())
     emit(describe(service.update_client(changes_on(node), client_id, what, now), now), as_json)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import ssl
 import subprocess
 import sys
+from typing import Any
 
 import click
 
@@ -33,16 +35,21 @@ def cli() -> None:
 @click.option("--host", help="Address to listen on (TOKENSMITH_HOST, default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (TOKENSMITH_PORT, default 8080).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (TOKENSMITH_WORKERS, default 1).")
+@click.option("--tls-cert", help="Serve HTTPS with this certificate (PEM; TOKENSMITH_TLS_CERT).")
+@click.option("--tls-key", help="The certificate's private key (PEM; TOKENSMITH_TLS_KEY).")
+@click.option("--tls-client-ca", help="Ask for client certificates chaining to this CA (PEM; TOKENSMITH_TLS_CLIENT_CA).")
 @user_errors
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
+def serve(host: str | None, port: int | None, workers: int | None, tls_cert: str | None, tls_key: str | None, tls_client_ca: str | None) -> None:
     """Serve the token endpoints (upgrades the store and makes a signing key first)."""
     import uvicorn
 
     # Workers read their settings from the environment, so flags go there too.
-    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+    flags = (("HOST", host), ("PORT", port), ("WORKERS", workers), ("TLS_CERT", tls_cert), ("TLS_KEY", tls_key), ("TLS_CLIENT_CA", tls_client_ca))
+    for name, value in flags:
         if value is not None:
             os.environ[f"TOKENSMITH_{name}"] = str(value)
     settings = load_settings()
+    tls = tls_options(settings)
     _prepare_store(settings)
     prepare_multiprocess_metrics(settings)  # before the workers start
     # uvicorn ends a graceful shutdown by raising the signal it caught again; with the
@@ -62,7 +69,32 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         timeout_graceful_shutdown=10,
         # uvicorn's httptools protocol with bounds on the request head's size and time.
         http="tokensmith.http.protocol:BoundedHttpToolsProtocol",
+        **tls,
     )
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's ssl_* options for TOKENSMITH_TLS_CERT/KEY/CLIENT_CA (none: plain HTTP).
+
+    With a client CA the handshake asks for a certificate but does not require one
+    (CERT_OPTIONAL: bearer clients keep working) and refuses one that does not chain
+    to that CA. Python's ssl module has no verify callback, so a certificate no
+    configured CA vouches for (a self-signed one) cannot be accepted at this TLS
+    layer: self_signed_tls_client_auth needs a proxy that accepts any certificate
+    and forwards it in Client-Cert (docs/deployment.md). tls_client_auth verifies the
+    chain again in the application (domain/certificates.py), where a proxy's
+    Client-Cert is checked the same way."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return {}  # behind a proxy, TOKENSMITH_TLS_CLIENT_CA still verifies its Client-Cert
+    if settings.tls_cert is None or settings.tls_key is None:
+        fail("give both --tls-cert and --tls-key (TOKENSMITH_TLS_CERT, TOKENSMITH_TLS_KEY)")
+    for path in (settings.tls_cert, settings.tls_key, settings.tls_client_ca):
+        if path is not None and not os.path.isfile(path):
+            fail(f"no such file: {path}")
+    options: dict[str, Any] = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+    if settings.tls_client_ca is not None:
+        options.update(ssl_cert_reqs=ssl.CERT_OPTIONAL, ssl_ca_certs=settings.tls_client_ca)
+    return options
 
 
 def _prepare_store(settings: Settings) -> None:

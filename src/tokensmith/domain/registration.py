@@ -10,9 +10,10 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokensmith.domain.certificates import canonical_dn, check_tls_subject
 from tokensmith.domain.client_keys import MAX_URI_LENGTH, AuthMethod, check_jwks_uri, keys_of_jwks
 from tokensmith.domain.clients import Client, check_custom_claims, check_rate_limit, is_valid_client_id
-from tokensmith.domain.lifetimes import Lifetime
+from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
 from tokensmith.domain.scopes import validate_scope_tokens
 from tokensmith.domain.secrets import (
     MAX_LIVE_SECRETS,
@@ -24,6 +25,7 @@ from tokensmith.domain.secrets import (
     generate_secret,
     generate_secret_id,
 )
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
 from tokensmith.domain.trusts import (
     MAX_CONDITIONS,
     MAX_FEDERATIONS_PER_CLIENT,
@@ -54,19 +56,43 @@ def _check_audiences(audiences: tuple[str, ...]) -> None:
         _check_audience(audience)
 
 
+# The methods whose client registers public keys: its assertions' (RFC 7523 §2.2), or
+# its self-signed certificates' (RFC 8705 §2.2).
+KEYED_METHODS = (AuthMethod.PRIVATE_KEY_JWT, AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH)
+
+
 def check_client_keys(auth_method: AuthMethod, jwks: Mapping[str, Any] | None, jwks_uri: str | None) -> None:
-    """A private_key_jwt client has its keys inline or at a URI, exactly one of the
-    two; no other client has either (a secret client's keys would be a second,
-    unintended way in; a federated client's keys are its trusts')."""
-    if auth_method is AuthMethod.PRIVATE_KEY_JWT:
+    """A private_key_jwt or self_signed_tls_client_auth client has its keys inline or
+    at a URI, exactly one of the two; no other client has either (a secret client's
+    keys would be a second, unintended way in; a federated client's keys are its
+    trusts')."""
+    if auth_method in KEYED_METHODS:
         if (jwks is None) == (jwks_uri is None):
-            raise ValueError("a private_key_jwt client needs its keys: a JWKS file or a JWKS URI, exactly one")
+            raise ValueError(f"a {auth_method.value} client needs its keys: a JWKS file or a JWKS URI, exactly one")
         if jwks is not None:
             keys_of_jwks(jwks)
         if jwks_uri is not None:
             check_jwks_uri(jwks_uri)
     elif jwks is not None or jwks_uri is not None:
-        raise ValueError(f"a {auth_method.value} client has no registered keys; only private_key_jwt has")
+        raise ValueError(f"a {auth_method.value} client has no registered keys; only private_key_jwt and self_signed_tls_client_auth have")
+
+
+# FAPI 2.0 Security Profile §5.3.2.1 (client authentication), §5.3.2.2 (sender-
+# constrained access tokens); the issue's preset: tokens of at most 10 minutes.
+FAPI2_METHODS = (AuthMethod.PRIVATE_KEY_JWT, AuthMethod.TLS_CLIENT_AUTH, AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH)
+FAPI2_MAX_LIFETIME_SECONDS = 600
+
+
+def check_profile(profile: Profile, auth_method: AuthMethod, token_binding: TokenBinding, lifetime: Lifetime) -> None:
+    """A fapi2 client must be able to meet the profile, or it is not saved."""
+    if profile is not Profile.FAPI2:
+        return
+    if auth_method not in FAPI2_METHODS:
+        raise ValueError(f"profile fapi2 needs private_key_jwt, tls_client_auth or self_signed_tls_client_auth, not {auth_method.value}")
+    if token_binding is TokenBinding.NONE:
+        raise ValueError("profile fapi2 needs sender-constrained tokens: --token-binding dpop or mtls")
+    if not isinstance(lifetime, FixedLifetime) or lifetime.seconds > FAPI2_MAX_LIFETIME_SECONDS:
+        raise ValueError(f"profile fapi2 needs a lifetime of at most {FAPI2_MAX_LIFETIME_SECONDS} seconds, not {lifetime}")
 
 
 def build_client(
@@ -84,6 +110,11 @@ def build_client(
     auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
     jwks: Mapping[str, Any] | None = None,
     jwks_uri: str | None = None,
+    token_binding: TokenBinding = TokenBinding.NONE,
+    profile: Profile = Profile.NONE,
+    tls_subject_dn: str | None = None,
+    tls_san_dns: tuple[str, ...] = (),
+    tls_san_uri: tuple[str, ...] = (),
 ) -> Client:
     client_id = client_id or generate_client_id()
     if not is_valid_client_id(client_id):
@@ -98,6 +129,8 @@ def build_client(
     check_custom_claims(claims, client_id=client_id, scopes=scopes, audiences=audiences)
     check_rate_limit(rate_limit)
     check_client_keys(auth_method, jwks, jwks_uri)
+    check_tls_subject(auth_method is AuthMethod.TLS_CLIENT_AUTH, tls_subject_dn, tls_san_dns, tls_san_uri)
+    check_profile(profile, auth_method, token_binding, lifetime)
     return Client(
         client_id=client_id,
         name=name,
@@ -114,6 +147,11 @@ def build_client(
         auth_method=auth_method,
         jwks=dict(jwks) if jwks is not None else None,
         jwks_uri=jwks_uri,
+        token_binding=token_binding,
+        profile=profile,
+        tls_subject_dn=canonical_dn(tls_subject_dn) if tls_subject_dn is not None else None,
+        tls_san_dns=tuple(dict.fromkeys(tls_san_dns)),
+        tls_san_uri=tuple(dict.fromkeys(tls_san_uri)),
     )
 
 
@@ -134,7 +172,14 @@ def change_client(client: Client, now: int, **changes: Any) -> Client:
         auth_method=changed.auth_method,
         jwks=changed.jwks,
         jwks_uri=changed.jwks_uri,
+        token_binding=changed.token_binding,
+        profile=changed.profile,
+        tls_subject_dn=changed.tls_subject_dn,
+        tls_san_dns=changed.tls_san_dns,
+        tls_san_uri=changed.tls_san_uri,
     )
+    if changed.tls_subject_dn is not None:
+        changed = replace(changed, tls_subject_dn=canonical_dn(changed.tls_subject_dn))
     if changed.auth_method is not AuthMethod.FEDERATED and changed.federations:
         raise ValueError(
             f"client {client.client_id!r} has {len(changed.federations)} federated credential(s): "

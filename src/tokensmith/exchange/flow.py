@@ -19,7 +19,8 @@ from tokensmith.domain.tokens import IssuedToken, TokenSigner, issue_token
 from tokensmith.exchange.authentication.authenticate import Trace, authenticate
 from tokensmith.exchange.authentication.client_assertion import ASSERTION_METHODS, GRANT_METHODS
 from tokensmith.exchange.authentication.client_secret import SECRET_METHODS
-from tokensmith.exchange.authentication.methods import Checks, Method, presented_credential
+from tokensmith.exchange.authentication.methods import Checks, Credential, Method, presented_credential
+from tokensmith.exchange.authentication.tls_client import certificate_credential
 from tokensmith.exchange.needs import (
     KeepToken,
     Need,
@@ -110,7 +111,8 @@ def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeC
     form = form_parameters(head, body, required=endpoint.form_required)
     scopes, audience = endpoint.parameters(query, form, context)
     # Authenticate.
-    credential = presented_credential(request.authorization, form, TOKEN_ENDPOINT_METHODS)
+    credential: Credential | None = presented_credential(request.authorization, form, TOKEN_ENDPOINT_METHODS)
+    credential = credential or certificate_credential(form, request.client_certificate)  # RFC 8705 §2
     if credential is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
     client = yield from authenticate(credential, context.checks, trace)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tokensmith.domain.clients import Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.sender_constraints import Confirmation, TokenBinding
+from tokensmith.exchange.certificate_binding import certificate_confirmation
 from tokensmith.exchange.needs import Need
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 
 def sender_constraint(request: TokenRequest, client: Client, context: ExchangeContext) -> Generator[Need, Any, Confirmation | None]:
+    # mTLS (RFC 8705 §3): exchange/certificate_binding.py.
+    if (certificate := certificate_confirmation(request.client_certificate, client, dpop_proof=request.head.dpop is not None)) is not None:
+        return certificate
     if client.token_binding is TokenBinding.NONE:
         return None
     # The client's tokens must be bound, and nothing here can bind them yet (the DPoP

@@ -4,12 +4,15 @@ token endpoints (exchange/authentication/), run by the same driver."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
 from tokensmith.domain.assertions import AssertionRules
+from tokensmith.domain.certificates import ClientCA
 from tokensmith.domain.clients import Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.exchange.authentication.authenticate import Trace, authenticate
@@ -28,7 +31,14 @@ def authentication_checks(node: Node) -> Checks:
     if settings.assertion_audience_token_endpoint:
         audiences |= {f"{settings.issuer}{path}" for path in ("/oauth2/token", "/v1/api/oauth/token")}
     rules = AssertionRules(frozenset(audiences), settings.assertion_max_lifetime_seconds, settings.assertion_leeway_seconds)
-    return Checks(node.checker, rules, settings.issuer)
+    client_ca = _client_ca(settings.tls_client_ca) if settings.tls_client_ca else None
+    return Checks(node.checker, rules, settings.issuer, client_ca)
+
+
+@functools.cache
+def _client_ca(path: str) -> ClientCA:
+    """Read once per process (a changed CA file takes a restart, as the TLS listener's)."""
+    return ClientCA(Path(path).read_bytes())
 
 
 async def authenticated_client(request: Request, node: Node, form: Mapping[str, str]) -> Client:

@@ -22,7 +22,7 @@ from tokensmith.node import Node
 
 PATH = "/oauth2/introspect"
 INACTIVE = orjson.dumps({"active": False})
-_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "cnf")  # cnf: RFC 8705 §3.2, RFC 9449 §6.2
 
 
 async def introspect(request: Request) -> Response:

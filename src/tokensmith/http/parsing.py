@@ -94,6 +94,9 @@ class BodyHead:
     authorization: bytes | None = None  # the first Authorization (two are `repeated`)
     request_id: bytes | None = None  # the first X-Request-Id, as sent
     dpop: bytes | None = None  # the DPoP proof (RFC 9449 §4.1; two are `repeated`)
+    # RFC 9440 Client-Cert, believed from a trusted proxy only (http/client_certificate.py);
+    # two field lines are combined (RFC 9110 §5.3), which no longer parses as one certificate.
+    client_cert: bytes | None = None
 
 
 def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
@@ -103,6 +106,7 @@ def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
     authorization: bytes | None = None
     request_id: bytes | None = None
     dpop: bytes | None = None
+    client_cert: bytes | None = None
     chunked = False
     authorizations = content_types = dpops = 0
     for name, value in headers:
@@ -125,10 +129,12 @@ def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
             dpops += 1
             if dpop is None:
                 dpop = value
+        elif name == b"client-cert":
+            client_cert = value if client_cert is None else client_cert + b", " + value
     # RFC 9110 §5.3: these are singleton fields. Two of them are read differently by
     # different parsers (the first here, the last in some proxies): refuse, never pick.
     repeated = "Authorization" if authorizations > 1 else "Content-Type" if content_types > 1 else "DPoP" if dpops > 1 else None
-    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated, authorization, request_id, dpop)
+    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated, authorization, request_id, dpop, client_cert)
 
 
 def body_too_large(limit: int) -> TokensmithError:

@@ -40,6 +40,11 @@ write, with the same header fields, log line and metrics the ASGI route gives it
 otherwise, and for a body still on its way, the ASGI route answers as usual. This
 saves the task, the ASGI messages and a second socket write per token.
 
+On a TLS listener (`serve --tls-cert`) it reads the client certificate of each
+connection once, when the connection is made (after the handshake), and puts it in
+every request's scope as the ASGI TLS extension (scope["extensions"]["tls"]:
+http/client_certificate.py), where the token routes and tokensmith.verify read it.
+
 This is the only module that uses uvicorn's private internals (the protocol class,
 its request cycle, STATUS_LINE, and the order its callbacks run in):
 tests/http/test_uvicorn_contract.py checks each, and pyproject.toml pins uvicorn to
@@ -57,6 +62,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from tokensmith.config import Settings
+from tokensmith.http.client_certificate import tls_extension
 from tokensmith.http.connection_limit import ConnectionLimit
 from tokensmith.http.request_head import head_refusal
 from tokensmith.http.routing import path_as_sent
@@ -117,11 +123,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # A token request whose ASGI task is held back until its message completes
         # within the same read (then answered here if it can be: _answer_held).
         self._held: tuple[RequestResponseCycle, Any] | None = None
+        self._tls: dict[str, Any] | None = None  # this connection's ASGI TLS extension, on TLS
 
     # -- connection -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:  # RFC 8705: the handshake is done; its certificate, once
+            self._tls = tls_extension(ssl_object.getpeercert(binary_form=True))
         self._counted_as = connection_limit().admit(self.client[0] if self.client else None)
         if self._counted_as is None:
             self._refuse(503, TOO_MANY_CONNECTIONS)
@@ -163,7 +173,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     # -- parser callbacks -------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        super().on_message_begin()  # makes this request's scope
+        if self._tls is not None:
+            self.scope["extensions"] = {"tls": self._tls}  # type: ignore[dict-item]
         self._head_open = True
         self._head_bytes = 0
         self._head_fields = 0

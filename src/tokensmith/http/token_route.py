@@ -35,6 +35,7 @@ from tokensmith.exchange.flow import (
 )
 from tokensmith.http import oauth_token, seed_token
 from tokensmith.http.authentication import authentication_checks
+from tokensmith.http.client_certificate import presented_certificate
 from tokensmith.http.errors import NO_STORE, render_error
 from tokensmith.http.metrics import record_request
 from tokensmith.http.parsing import BodyHead, body_head, read_body
@@ -122,7 +123,8 @@ class TokenRoutes:
         request_id = request_id_for(head.request_id)
         trace = Trace()
         driver = Driver(self._node, endpoint.path, self._addresses, scope)
-        flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b""), body), self._context, trace)
+        token_request = TokenRequest(head, scope.get("query_string", b""), body, presented_certificate(scope, head, self._addresses))
+        flow = token_exchange(endpoint, token_request, self._context, trace)
         state = _request_state(scope, request_id)
         try:
             result = driver.run_now(flow)
@@ -158,7 +160,8 @@ class TokenRoutes:
                 return await read_body(request, limit, head)
 
             driver = Driver(self._node, endpoint.path, self._addresses, scope, read)
-            flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b"")), self._context, trace)
+            token_request = TokenRequest(head, scope.get("query_string", b""), None, presented_certificate(scope, head, self._addresses))
+            flow = token_exchange(endpoint, token_request, self._context, trace)
             outcome = await _outcome(driver.run(flow))
         status, headers, body = self.finish(scope, state, outcome, started, request_id, trace)
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -227,7 +230,9 @@ def starlette_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Resp
             return await read_body(request, limit, head)
 
         driver = Driver(node, endpoint.path, request.app.state.source_addresses, request.scope, read)
-        token_request = TokenRequest(body_head(request.scope["headers"]), request.scope.get("query_string", b""))
+        head = body_head(request.scope["headers"])
+        certificate = presented_certificate(request.scope, head, request.app.state.source_addresses)
+        token_request = TokenRequest(head, request.scope.get("query_string", b""), None, certificate)
         try:
             body = await driver.run(token_exchange(endpoint, token_request, exchange_context(node), trace))
         finally:

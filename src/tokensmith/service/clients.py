@@ -14,8 +14,9 @@ from tokensmith.domain.audit import AuditAction, client_changes, client_snapshot
 from tokensmith.domain.client_keys import AuthMethod
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
-from tokensmith.domain.registration import build_client, change_client, new_federation, new_secret
+from tokensmith.domain.registration import KEYED_METHODS, build_client, change_client, new_federation, new_secret
 from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.service.changes import Changes
 from tokensmith.service.trusts import existing_trust
@@ -67,6 +68,12 @@ class ClientSpec:
     auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
+    token_binding: TokenBinding = TokenBinding.NONE
+    profile: Profile = Profile.NONE
+    # tls_client_auth: the certificate's subject DN (RFC 4514), or its DNS or URI SANs.
+    tls_subject_dn: str | None = None
+    tls_san_dns: tuple[str, ...] = ()
+    tls_san_uri: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,12 @@ class ClientChanges:
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
     remove_secrets: bool = False
+    token_binding: TokenBinding | None = None
+    profile: Profile | None = None
+    # Any of the three replaces the certificate subject (one kind only, RFC 8705 §2.1.2).
+    tls_subject_dn: str | None = None
+    tls_san_dns: tuple[str, ...] | None = None
+    tls_san_uri: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,11 @@ def create_client(changes: Changes, spec: ClientSpec, now: int) -> tuple[Client,
         auth_method=spec.auth_method,
         jwks=spec.jwks,
         jwks_uri=spec.jwks_uri,
+        token_binding=spec.token_binding,
+        profile=spec.profile,
+        tls_subject_dn=spec.tls_subject_dn,
+        tls_san_dns=spec.tls_san_dns,
+        tls_san_uri=spec.tls_san_uri,
     )
     secret = None
     if client.auth_method.uses_secrets:
@@ -171,6 +189,20 @@ def _changed_fields(client: Client, what: ClientChanges) -> dict[str, Any]:
     if what.reuse_tokens is not None:
         fields["reuse_tokens"] = what.reuse_tokens
     fields.update(_changed_keys(client, what))
+    fields.update(_changed_sender_constraints(client, what))
+    return fields
+
+
+def _changed_sender_constraints(client: Client, what: ClientChanges) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if what.token_binding is not None:
+        fields["token_binding"] = what.token_binding
+    if what.profile is not None:
+        fields["profile"] = what.profile
+    if what.tls_subject_dn is not None or what.tls_san_dns is not None or what.tls_san_uri is not None:
+        fields.update(tls_subject_dn=what.tls_subject_dn, tls_san_dns=what.tls_san_dns or (), tls_san_uri=what.tls_san_uri or ())
+    elif (what.auth_method or client.auth_method) is not AuthMethod.TLS_CLIENT_AUTH:
+        fields.update(tls_subject_dn=None, tls_san_dns=(), tls_san_uri=())  # only tls_client_auth has one
     return fields
 
 
@@ -184,7 +216,7 @@ def _changed_keys(client: Client, what: ClientChanges) -> dict[str, Any]:
         fields.update(jwks=what.jwks, jwks_uri=None)
     elif what.jwks_uri is not None:
         fields.update(jwks=None, jwks_uri=what.jwks_uri)
-    elif (what.auth_method or client.auth_method) is not AuthMethod.PRIVATE_KEY_JWT:
+    elif (what.auth_method or client.auth_method) not in KEYED_METHODS:
         fields.update(jwks=None, jwks_uri=None)  # no other method has keys
     return fields
 

@@ -8,6 +8,7 @@ the key the assertion's header names, pinned to that key's algorithm."""
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from tokensmith.domain.assertions import (
@@ -23,6 +24,7 @@ from tokensmith.domain.assertions import (
 from tokensmith.domain.client_keys import AuthMethod, key_credential_id
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH, Client
 from tokensmith.domain.errors import Problem, TokensmithError
+from tokensmith.domain.sender_constraints import Profile
 from tokensmith.domain.trusts import Trust
 from tokensmith.exchange.authentication.methods import Checks
 from tokensmith.exchange.needs import ClientKeys, FirstUse, Need, TrustKeys, TrustOf
@@ -85,7 +87,10 @@ class AssertionCredential:
         token = self._jws
         assert token is not None  # is_plausible
         key = yield from _signing_key(token, ClientKeys(client, _kid(token.header)))
-        jti, expires_at = check_client_assertion(self._claims, client.client_id, checks.assertions, now)
+        rules = checks.assertions
+        if client.profile is Profile.FAPI2:  # FAPI 2.0 §5.3.2.1: aud is the issuer alone, never an endpoint URL
+            rules = replace(rules, audiences=frozenset({checks.issuer}))
+        jti, expires_at = check_client_assertion(self._claims, client.client_id, rules, now)
         yield from _first_use(replay_key("client:" + client.client_id, jti), expires_at)
         self.used = key_credential_id(key.kid)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tokensmith.domain.assertions import AssertionRules
+from tokensmith.domain.certificates import ClientCA
 from tokensmith.domain.clients import Client
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.exchange.needs import Need
@@ -25,6 +26,7 @@ class Checks:
     secrets: SecretChecker
     assertions: AssertionRules
     issuer: str  # this server's issuer identifier (the aud platform tokens must name)
+    client_ca: ClientCA | None = None  # tls_client_auth's trust anchors (TOKENSMITH_TLS_CLIENT_CA)
 
 
 class Credential(Protocol):
