@@ -49,6 +49,7 @@ class Recording(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self.calls.append("on_message_begin")
         super().on_message_begin()
+        self.begun_scope = self.scope  # protocol.py adds the TLS extension to it here
 
     def on_url(self, url: bytes) -> None:
         self.calls.append("on_url")
@@ -161,6 +162,8 @@ def test_a_request_runs_the_callbacks_in_the_order_protocol_py_relies_on(loop: a
     [(cycle, started_app, in_head)] = protocol.started
     assert in_head and started_app is app and protocol.cycle is cycle
     scope = cycle.scope
+    assert scope is protocol.begun_scope  # made by on_message_begin, completed later, given to the cycle
+    assert "extensions" not in scope  # uvicorn sets none; protocol.py's "tls" is the only one
     assert (scope["method"], scope["path"], scope["raw_path"]) == ("POST", "/a/b", b"/a%2Fb")  # path decoded, raw not
     assert (b"x-field", b"v") in scope["headers"]  # names lowered, trailing whitespace dropped
     # protocol.py reads the head's fields from protocol.headers in on_headers_complete,
