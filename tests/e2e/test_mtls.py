@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.wire import OAUTH_PATH, SEED_PATH, basic, jwt_part, oauth_error, seed_error
+from tests.support.assertions import ClientKey, assertion, form, jwks_file
 from tests.support.certificates import CA, Issued, self_signed
 from tests.support.server import Tokensmith
 
@@ -85,9 +86,18 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory, pki: PKI) -> Iterator[T
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory, pki: PKI) -> Iterator[Tokensmith]:
     """Plain HTTP behind a TLS-terminating proxy: loopback is the trusted proxy."""
-    env = {"TOKENSMITH_TRUSTED_PROXIES": "127.0.0.1/32", "TOKENSMITH_TLS_CLIENT_CA": str(pki.client_ca.path)}
+    env = {
+        "TOKENSMITH_TRUSTED_PROXIES": "127.0.0.1/32",
+        "TOKENSMITH_TLS_CLIENT_CA": str(pki.client_ca.path),
+        "TOKENSMITH_ASSERTION_AUDIENCE_TOKEN_ENDPOINT": "true",  # allowed, except to fapi2 clients
+    }
     server = Tokensmith(tmp_path_factory.mktemp("mtls-proxied"), env_overrides=env)
     _register(server, pki, server.workdir)
+    keys = str(jwks_file(server.workdir, SIGNER))
+    for client_id, profile in (("fapi", "fapi2"), ("signer", "none")):
+        server.create_client(
+            client_id, "--auth-method", "private_key_jwt", "--jwks-file", keys, "--token-binding", "mtls", "--profile", profile, "--lifetime", "600"
+        )
     server.start()
     yield server
     server.stop()
@@ -226,6 +236,19 @@ def test_through_the_proxy_the_chain_and_the_key_are_still_checked(proxied: Toke
         two = [("Client-Cert", pki.right.client_cert_field), ("Client-Cert", pki.right.client_cert_field)]
         refused(http.post(OAUTH_PATH, data={"grant_type": "client_credentials", "client_id": "by-dn"}, headers=two))
         refused(token(http, "by-dn", {"Client-Cert": pki.right.client_cert_field.strip(":")}))  # not a byte sequence
+
+
+SIGNER = ClientKey.es256("fapi-key")
+
+
+def test_a_fapi2_clients_assertion_must_name_the_issuer_alone(proxied: Tokensmith, pki: PKI) -> None:
+    endpoint = f"{proxied.issuer}{OAUTH_PATH}"
+    with httpx.Client(base_url=proxied.url, timeout=10, headers={"Client-Cert": pki.right.client_cert_field}) as http:
+        for client_id in ("fapi", "signer"):
+            bound_to(token(http, None, **form(assertion(SIGNER, client_id, proxied.issuer))), pki.right)
+        # The token endpoint's URL is accepted by the server's setting, but not for fapi2 (FAPI 2.0 §5.3.2.1).
+        bound_to(token(http, None, **form(assertion(SIGNER, "signer", endpoint))), pki.right)
+        refused(token(http, None, **form(assertion(SIGNER, "fapi", endpoint))))
 
 
 # -- registration ------------------------------------------------------------------------
