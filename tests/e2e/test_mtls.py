@@ -23,6 +23,7 @@ from tests.e2e.wire import OAUTH_PATH, SEED_PATH, basic, jwt_part, oauth_error, 
 from tests.support.assertions import ClientKey, assertion, form, jwks_file
 from tests.support.certificates import CA, Issued, self_signed
 from tests.support.server import Tokensmith
+from tokensmith.client import ClientCertificate, ClientCredentialsAuth, TokenRequestError
 
 
 @dataclass
@@ -239,6 +240,32 @@ def test_through_the_proxy_the_chain_and_the_key_are_still_checked(proxied: Toke
 
 
 SIGNER = ClientKey.es256("fapi-key")
+
+
+# -- the SDK -------------------------------------------------------------------------------
+
+
+def test_the_sdk_authenticates_with_its_certificate_and_binds_to_it(tls_server: Tokensmith, pki: PKI) -> None:
+    certificate = ClientCertificate(pki.right.cert_path, pki.right.key_path, ca_file=pki.server_ca.path)
+    token_url = f"{tls_server.url}{OAUTH_PATH}"
+    auth = ClientCredentialsAuth(token_url, "by-dn", certificate=certificate)
+    assert jwt_part(auth.get_token(), 1)["cnf"] == {"x5t#S256": pki.right.thumbprint}
+    # Beside a secret, the certificate only binds (a client registered --token-binding mtls).
+    beside = ClientCredentialsAuth(token_url, "bound", _secret(tls_server, "bound"), certificate=certificate)
+    assert jwt_part(beside.get_token(), 1)["cnf"] == {"x5t#S256": pki.right.thumbprint}
+    # Async, and another certificate of the CA: refused.
+    import anyio
+
+    wrong = ClientCredentialsAuth(token_url, "by-dn", certificate=ClientCertificate(*pki.wrong_dn.pair, ca_file=pki.server_ca.path))
+    with pytest.raises(TokenRequestError, match="invalid_client"):
+        anyio.run(wrong.aget_token)
+    fresh = ClientCredentialsAuth(token_url, "by-dn", certificate=certificate)
+    assert jwt_part(anyio.run(fresh.aget_token), 1)["cnf"] == {"x5t#S256": pki.right.thumbprint}
+    # requests' cert= and verify= for API calls over the same certificate.
+    import requests
+
+    answer = requests.get(f"{tls_server.url}/.well-known/oauth-authorization-server", cert=certificate.requests_cert, verify=certificate.requests_verify, timeout=10)
+    assert answer.status_code == 200
 
 
 def test_a_fapi2_clients_assertion_must_name_the_issuer_alone(proxied: Tokensmith, pki: PKI) -> None:

@@ -16,6 +16,7 @@ import httpx
 from tokensmith.client._concurrency import LoopLocalLock
 from tokensmith.client._credentials import Secret, basic_authorization, check_auth_method
 from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, ClientAssertion, PlatformToken, PrivateKeyJWT, issuer_of
+from tokensmith.client.certificates import ClientCertificate
 from tokensmith.client.errors import TokenTransportError
 from tokensmith.client.tokens import AccessToken, is_seed_endpoint, parse_token_response, refusal
 
@@ -42,7 +43,11 @@ class ClientCredentialsAuth(httpx.Auth):
     secret anywhere, with ``assertion=``: a :class:`PrivateKeyJWT` (a fresh signed
     assertion per token request) or a :class:`PlatformToken` (the workload's
     platform-issued JWT, re-read from its file per token request). Exactly one of
-    the two is given.
+    the two is given. Or ``certificate=`` alone: a :class:`ClientCertificate`
+    authenticates the client by mutual TLS (RFC 8705 §2); beside a secret or an
+    assertion it only binds the token to itself (§3). Token requests then go over
+    connections presenting it (not through ``http_client``, which would have to be
+    made with ``verify=certificate.ssl_context()``); API calls must present it too.
 
     ``clock`` must return Unix epoch seconds (like ``time.time``) because the
     seed endpoint reports expiry as an epoch timestamp; assertions take their
@@ -62,6 +67,7 @@ class ClientCredentialsAuth(httpx.Auth):
         scope: str | Iterable[str] | None = None,
         *,
         assertion: ClientAssertion | None = None,
+        certificate: ClientCertificate | None = None,
         auth_method: str | None = None,
         renew_before: float = 60.0,
         timeout: float = 10.0,
@@ -76,12 +82,19 @@ class ClientCredentialsAuth(httpx.Auth):
             raise ValueError("renew_before must not be negative")
         self.token_url = token_url
         self.client_id = client_id
-        self._credentials: Secret | ClientAssertion
-        if assertion is None:
+        self._credentials: Secret | ClientAssertion | ClientCertificate
+        self.auth_method: str
+        self._certificate = certificate
+        if assertion is None and client_secret is None and certificate is not None:
+            if auth_method is not None:
+                raise ValueError("auth_method applies to client secrets; give a certificate's on ClientCertificate")
+            self._credentials = certificate
+            self.auth_method = certificate.auth_method
+        elif assertion is None:
             if client_secret is None:
-                raise ValueError("give client_secret or assertion= (PrivateKeyJWT or PlatformToken)")
+                raise ValueError("give client_secret or assertion= (PrivateKeyJWT or PlatformToken), or certificate=")
             self._credentials = Secret(client_secret)
-            self.auth_method: str = check_auth_method(auth_method or "client_secret_basic")
+            self.auth_method = check_auth_method(auth_method or "client_secret_basic")
         else:
             if client_secret is not None:
                 raise ValueError("give client_secret or assertion=, not both: a client has one authentication method")
@@ -107,7 +120,9 @@ class ClientCredentialsAuth(httpx.Auth):
         self._async_refresh_lock = LoopLocalLock()
 
     def __repr__(self) -> str:
-        assertion = "" if isinstance(self._credentials, Secret) else f", assertion={self._credentials!r}"
+        assertion = "" if isinstance(self._credentials, (Secret, ClientCertificate)) else f", assertion={self._credentials!r}"
+        if self._certificate is not None:
+            assertion += f", certificate={self._certificate!r}"
         return (
             f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r}, "
             f"scope={self.scope!r}, auth_method={self.auth_method!r}{assertion})"
@@ -208,6 +223,8 @@ class ClientCredentialsAuth(httpx.Auth):
         (held as a Secret so that error messages redact it the same way)."""
         if isinstance(self._credentials, Secret):
             return self._credentials
+        if isinstance(self._credentials, ClientCertificate):
+            return _NO_SECRET
         return Secret(self._credentials.client_assertion(self.client_id, self.token_url, self._clock()))
 
     def _token_request(self, credential: Secret) -> dict[str, Any]:
@@ -215,7 +232,9 @@ class ClientCredentialsAuth(httpx.Auth):
         headers = {"Accept": "application/json"}
         form: dict[str, str] = {}
         params: dict[str, str] = {}
-        if not isinstance(self._credentials, Secret):
+        if isinstance(self._credentials, ClientCertificate):
+            form["client_id"] = self.client_id  # RFC 8705 §2: the certificate is the credential
+        elif not isinstance(self._credentials, Secret):
             # RFC 7521 §4.2 in the form body, no Authorization header. client_id is
             # optional there but always sent: a federated client is named by it alone,
             # since the platform token's sub is the workload, not the client id.
@@ -253,7 +272,7 @@ class ClientCredentialsAuth(httpx.Auth):
             if self._http_client is not None:
                 response = self._http_client.request(**self._token_request(credential))
             else:
-                with httpx.Client(timeout=self._timeout) as client:
+                with httpx.Client(timeout=self._timeout, **self._tls()) as client:
                     response = client.request(**self._token_request(credential))
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, credential) from exc
@@ -268,11 +287,15 @@ class ClientCredentialsAuth(httpx.Auth):
             if self._async_http_client is not None:
                 response = await self._async_http_client.request(**self._token_request(credential))
             else:
-                async with httpx.AsyncClient(timeout=self._timeout) as client:
+                async with httpx.AsyncClient(timeout=self._timeout, **self._tls()) as client:
                     response = await client.request(**self._token_request(credential))
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, credential) from exc
         return self._accept(response, now, credential)
+
+    def _tls(self) -> dict[str, Any]:
+        """httpx's verify= presenting the certificate, if there is one (read anew)."""
+        return {"verify": self._certificate.ssl_context()} if self._certificate is not None else {}
 
     def _accept(self, response: httpx.Response, now: float, credential: Secret) -> AccessToken:
         if not response.is_success:
@@ -288,6 +311,24 @@ class ClientCredentialsAuth(httpx.Auth):
     def _transport_error(self, exc: httpx.HTTPError, credential: Secret) -> TokenTransportError:
         detail = credential.redact(str(exc))
         return TokenTransportError(f"token endpoint {self.token_url} could not be reached: {detail}")
+
+
+class _NoSecret(Secret):
+    """A certificate's stand-in where a secret would be redacted: nothing to hide."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self._value = ""
+
+    def reveal(self) -> str:
+        raise RuntimeError("a certificate-authenticated client has no secret")
+
+    def redact(self, text: str) -> str:
+        return text
+
+
+_NO_SECRET = _NoSecret()
 
 
 class _RequestsRetryOn401:
