@@ -7,9 +7,11 @@
   it with the request) and FastAPI (``Depends(...)``) that enforces scopes
   per route, with or without the middleware.
 
-Errors are answered as RFC 6750 §3 prescribes: 401 + ``invalid_token``,
-403 + ``insufficient_scope``, 400 + ``invalid_request``, and a bare
-``Bearer`` challenge when the request carries no bearer token at all.
+Errors are answered as RFC 6750 §3 prescribes (tokensmith.verify.bearer):
+401 + ``invalid_token``, 403 + ``insufficient_scope``, 400 + ``invalid_request``,
+and a bare ``Bearer`` challenge when the request carries no bearer token at all.
+Given ``resource_metadata``, the middleware serves the RFC 9728 document and names it
+in every challenge.
 """
 
 # No "from __future__ import annotations" here: FastAPI reads the dependency's
@@ -44,7 +46,10 @@ __all__ = [
 
 
 class TokenHTTPException(HTTPException):
-    """Raised by :func:`require_scopes`; Starlette/FastAPI render it with the challenge header."""
+    """Raised by :func:`require_scopes`; Starlette/FastAPI render it with the challenge header.
+
+    ``refusal`` is the whole RFC 6750 answer (status, headers, JSON body), for an
+    exception handler that sends it as it is; pass one already written to use it."""
 
     def __init__(
         self,
@@ -53,8 +58,9 @@ class TokenHTTPException(HTTPException):
         *,
         include_description: bool = True,
         resource_metadata: str | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
-        self.refusal = Refusal.of(error, realm, include_description=include_description, resource_metadata=resource_metadata)
+        self.refusal = refusal or Refusal.of(error, realm, include_description=include_description, resource_metadata=resource_metadata)
         headers = {name: value for name, value in self.refusal.headers if name != "Content-Type"}
         super().__init__(error.status_code, detail=error.description if include_description else None, headers=headers)
         self.token_error = error
