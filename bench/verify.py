@@ -138,13 +138,38 @@ def measure(algorithm: str, seconds: float) -> dict[str, Any]:
     return result
 
 
+def write_docs(results: dict[str, Any], seconds: float) -> None:
+    """Section 5 alone, rerun: the other sections stay as the last `make bench` wrote them."""
+    from common import DOCS, load_average, replace_section
+    from report import verification_section
+
+    heading = "## 5. Verification (resource-server side)"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    note = (
+        f"Rerun alone on {when} (`taskset -c 1 .venv/bin/python bench/verify.py --seconds {seconds:g} --write-docs`, "
+        f"load average {load_average()} at the end): ratios from this run only.\n"
+    )
+    replace_section(DOCS / "benchmarks.md", heading, f"{heading}\n\n{note}\n{verification_section(results)}", "# tokensmith benchmarks\n")
+    data_path = DOCS / "benchmarks.json"
+    data = json.loads(data_path.read_text())
+    data["verification"] = results
+    data_path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--algorithm", action="append", choices=ALGORITHMS)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="replace section 5 of docs/benchmarks.md (and its data in docs/benchmarks.json) with this run, leaving the rest",
+    )
     args = parser.parse_args()
     results = {algorithm: measure(algorithm, args.seconds) for algorithm in args.algorithm or ALGORITHMS}
+    if args.write_docs:
+        write_docs(results, args.seconds)
     if args.json:
         print(json.dumps(results))
         return

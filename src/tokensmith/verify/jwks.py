@@ -116,9 +116,9 @@ class JwksCache:
 
     def keys_for(self, kid: str) -> tuple[VerificationKey, ...]:
         """Keys published under ``kid``, refreshing (rate-limited) if needed."""
-        found = self._fresh(kid)
-        if found:
-            return found
+        keys, fetched_at = self._snapshot  # the fast path: cached and fresh
+        if keys is not None and kid in keys and self._clock() - fetched_at < self._cache_ttl:
+            return keys[kid]
         status = self._status(kid)
         if status == "stale":
             # Usable but old: one caller refreshes, the rest carry on with the

@@ -342,11 +342,12 @@ def _scope_set(scopes: Iterable[str] | str) -> frozenset[str]:
     # iterable of one-letter scopes.
     if not scopes:
         return _NO_SCOPES
-    items = scopes.split(" ") if isinstance(scopes, str) else scopes
-    return frozenset(s for s in items if s)
+    required = frozenset(scopes.split(" ") if isinstance(scopes, str) else scopes)
+    return required - _EMPTY_SCOPE if "" in required else required
 
 
 _NO_SCOPES: frozenset[str] = frozenset()
+_EMPTY_SCOPE = frozenset({""})
 
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:  # an int is a float here (PEP 484)
