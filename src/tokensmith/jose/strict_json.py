@@ -86,8 +86,18 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if b"\\" not in raw:
         try:
             value = orjson.loads(raw)
-            if type(value) is dict and raw.count(b'"') == 2 * _object_strings(value):
-                return value
-        except (orjson.JSONDecodeError, _Undecided, RecursionError):
-            pass
+        except (orjson.JSONDecodeError, RecursionError):
+            return reference_json_object(raw)
+        if type(value) is dict:
+            # Flat objects (JWT claims) counted inline: names plus string values.
+            kinds = list(map(type, value.values()))
+            if float not in kinds and dict not in kinds and list not in kinds:
+                if raw.count(b'"') == 2 * (len(value) + kinds.count(str)):
+                    return value
+            else:
+                try:
+                    if raw.count(b'"') == 2 * _object_strings(value):
+                        return value
+                except _Undecided:
+                    pass
     return reference_json_object(raw)

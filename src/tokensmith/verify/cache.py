@@ -68,6 +68,7 @@ class VerifiedTokenCache:
 
     @staticmethod
     def cost(token: str, payload: bytes) -> int:
+        """What an entry is counted as (the verifier writes the same sum inline)."""
         return len(token) + len(payload) + ENTRY_OVERHEAD_BYTES
 
     def get(self, token: str, now: float) -> CachedToken | None:

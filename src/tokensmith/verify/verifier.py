@@ -25,7 +25,7 @@ import httpx
 
 from tokensmith.jose import jws
 from tokensmith.jose.jwk import VerificationKey
-from tokensmith.verify.cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, CachedToken, VerifiedTokenCache
+from tokensmith.verify.cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ENTRY_OVERHEAD_BYTES, CachedToken, VerifiedTokenCache
 from tokensmith.verify.errors import ExpiredToken, InsufficientScope, InvalidToken, TokenError
 from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache
 
@@ -129,7 +129,7 @@ class TokenVerifier:
 
     def verify(self, token: str, scopes: Iterable[str] | str = ()) -> dict[str, Any]:
         """Return the token's claims, or raise a :class:`TokenError` subclass."""
-        required = _scope_set(scopes)
+        required = _scope_set(scopes) if scopes else _NO_SCOPES
         entry = self._cached(token)
         if entry is not None:
             try:
@@ -254,43 +254,42 @@ class TokenVerifier:
             claims = jws.payload_object(payload)
         except jws.MalformedJWS as exc:
             raise InvalidToken(f"token {exc}") from None
-        exp = self._check_claims(claims)
-        entry = CachedToken(claims, payload, signer, exp, VerifiedTokenCache.cost(token, payload))
+        exp, now = self._check_claims(claims)
+        entry = CachedToken(claims, payload, signer, exp, len(token) + len(payload) + ENTRY_OVERHEAD_BYTES)
         # Cached until exp, never past it: within the leeway after exp the full checks
         # decide again, as they would for a token never seen. Only a plain str is a key:
         # a subclass could bring its own __eq__ and match other strings.
-        if self.token_cache is not None and exp > self._clock() and type(token) is str:
+        if self.token_cache is not None and exp > now and type(token) is str:
             self.token_cache.put(token, entry)
         return entry
 
-    def _check_claims(self, claims: Mapping[str, Any]) -> float:
-        """The token's exp, once every claim check has passed."""
+    def _check_claims(self, claims: Mapping[str, Any]) -> tuple[float, float]:
+        """(exp, now) once every claim check has passed. Each check first tries the
+        shape every tokensmith token has; anything else takes the detailed path, which
+        gives the verdict and its message."""
         iss = claims.get("iss")
-        if not isinstance(iss, str):
-            raise InvalidToken("token has no issuer (iss)")
-        if iss != self.issuer:  # RFC 9068 §4 step 3: exact match, no normalisation
-            raise InvalidToken("token was issued by a different issuer (iss)")
-
+        if type(iss) is not str or iss != self.issuer:
+            if not isinstance(iss, str):
+                raise InvalidToken("token has no issuer (iss)")
+            if iss != self.issuer:  # RFC 9068 §4 step 3: exact match, no normalisation
+                raise InvalidToken("token was issued by a different issuer (iss)")
         aud = claims.get("aud")
-        if aud == self.audience:  # the common case: one audience, ours
-            audiences = [aud]
-        elif isinstance(aud, str):
-            audiences = [aud]
-        elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
-            audiences = aud
-        else:
-            raise InvalidToken("token audience (aud) is missing or malformed")
-        if self.audience not in audiences:
-            raise InvalidToken("token is not intended for this audience (aud)")
+        if type(aud) is not str or aud != self.audience:
+            self._check_audience(aud)
 
-        exp = _numeric_date(claims, "exp")
-        iat = _numeric_date(claims, "iat")
-        nbf = _numeric_date(claims, "nbf")
+        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+        if type(exp) is not int or not -_MAX_NUMERIC_DATE <= exp <= _MAX_NUMERIC_DATE:
+            exp = _numeric_date(claims, "exp")
+        if type(iat) is not int or not -_MAX_NUMERIC_DATE <= iat <= _MAX_NUMERIC_DATE:
+            iat = _numeric_date(claims, "iat")
+        if nbf is not None or "nbf" in claims:
+            nbf = _numeric_date(claims, "nbf")
         if exp is None or iat is None:  # both REQUIRED by RFC 9068 §2.2
             raise InvalidToken("token lacks 'exp' or 'iat'")
-        for name in _REQUIRED_STRING_CLAIMS:
-            value = claims.get(name)
-            if type(value) is not str or not value:
+        sub, client_id, jti = claims.get("sub"), claims.get("client_id"), claims.get("jti")
+        if not (type(sub) is str and sub and type(client_id) is str and client_id and type(jti) is str and jti):
+            for name in _REQUIRED_STRING_CLAIMS:
+                value = claims.get(name)
                 if not isinstance(value, str) or not value:
                     raise InvalidToken(f"token claim {name!r} is missing or not a string")
         if "scope" in claims and not isinstance(claims["scope"], str):
@@ -303,7 +302,17 @@ class TokenVerifier:
             raise InvalidToken("token is not valid yet (nbf)")
         if iat > now + self.leeway:
             raise InvalidToken("token was issued in the future (iat)")
-        return exp
+        return exp, now
+
+    def _check_audience(self, aud: object) -> None:
+        if isinstance(aud, str):
+            audiences = [aud]
+        elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+            audiences = aud
+        else:
+            raise InvalidToken("token audience (aud) is missing or malformed")
+        if self.audience not in audiences:
+            raise InvalidToken("token is not intended for this audience (aud)")
 
 
 def check_scopes(claims: Mapping[str, Any], required: Iterable[str] | str) -> None:
