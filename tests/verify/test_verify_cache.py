@@ -219,7 +219,7 @@ pytestmark = pytest.mark.anyio
 
 def _entry(issuer, cache: VerifiedTokenCache, token: str, payload: bytes, valid_until: float = 2e9) -> CachedToken:
     key = parse_jwk(issuer.keys["rsa-1"].jwk, {"RS256"})[0]
-    return CachedToken({"sub": "s", "scope": "a b"}, payload, key, valid_until, cache.cost(token, payload))
+    return CachedToken(payload, key, valid_until, cache.cost(token, payload))
 
 
 def test_least_recently_used_entries_make_room_by_count(issuer):
@@ -261,8 +261,7 @@ def test_memory_stays_bounded_under_a_million_distinct_tokens(issuer):
         token = f"{prefix}{n}"
         jti = f"{n:022d}"
         payload = b'{"iss":"https://auth.example","sub":"client","aud":"https://api.example","scope":"a b","jti":"%s"}' % jti.encode()
-        claims = {"iss": "https://auth.example", "sub": "client", "aud": "https://api.example", "scope": "a b", "jti": jti}
-        cache.put(token, CachedToken(claims, payload, key, 2e9, cache.cost(token, payload)))
+        cache.put(token, CachedToken(payload, key, 2e9, cache.cost(token, payload)))
         if n % 10_000 == 0:
             assert len(cache) <= max_entries and cache.size_bytes <= max_bytes
     try:

@@ -2,8 +2,10 @@
 
 Keyed on the token's full text, compared whole by the dictionary: no other string (one
 character off, or another spelling of the same token, which the jose layer refuses
-anyway) can reach an entry. An entry holds only what verification established and is
-valid until the token's ``exp``, never past it. What is answered from an entry is
+anyway) can reach an entry. An entry holds only what verification established (the
+verified payload bytes and the key that signed them, not the parsed claims: every
+answer is a fresh parse of those bytes, which no caller can change, and an entry is a
+handful of objects) and is valid until the token's ``exp``, never past it. What is answered from an entry is
 still checked on every call by the verifier (tokensmith.verify.verifier): the key
 must still be in the issuer's JWKS, the revocation check (when configured) runs, and
 scopes are compared. A least-recently-used entry makes room when either bound, entry
@@ -17,13 +19,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
 
 from tokensmith.jose.jwk import VerificationKey
 
-#: Bytes an entry costs besides its token and payload text: the claims dict and its
-#: values, the entry, the LRU node (measured with tracemalloc, tests/verify/test_verify_cache.py).
-ENTRY_OVERHEAD_BYTES = 1024
+#: Bytes an entry costs besides its token and payload text: object headers, the entry,
+#: the LRU node (checked with tracemalloc, tests/verify/test_verify_cache.py).
+ENTRY_OVERHEAD_BYTES = 512
 DEFAULT_MAX_ENTRIES = 10_000
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
@@ -31,19 +32,13 @@ DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 class CachedToken:
     """What verification established about one token."""
 
-    __slots__ = ("claims", "cost", "granted", "key", "payload", "shared", "valid_until")
+    __slots__ = ("cost", "key", "payload", "valid_until")
 
-    def __init__(self, claims: dict[str, Any], payload: bytes, key: VerificationKey, valid_until: float, cost: int) -> None:
-        self.claims = claims
-        self.payload = payload  # the verified payload, re-read when a fresh nested copy is needed
-        self.key = key
+    def __init__(self, payload: bytes, key: VerificationKey, valid_until: float, cost: int) -> None:
+        self.payload = payload  # the verified payload, parsed again for each answer
+        self.key = key  # the key that verified the signature
         self.valid_until = valid_until
         self.cost = cost
-        scope = claims.get("scope", "")
-        self.granted: frozenset[str] = frozenset(scope.split(" ")) if isinstance(scope, str) else frozenset()
-        # Only a shallow copy is handed out when no value is itself a container; a "["
-        # or a second "{" in the payload's text (perhaps inside a string) means there may be.
-        self.shared = b"[" in payload or b"{" in payload[1:]
 
 
 class VerifiedTokenCache:

@@ -133,21 +133,20 @@ class TokenVerifier:
         entry = self._cached(token)
         if entry is not None:
             try:
-                _still_published(entry, self._jwks.keys_for(entry.key.kid))
+                claims = _cached_claims(entry, self._jwks.keys_for(entry.key.kid))
             except TokenError:
                 self._forget(token)
                 raise
         else:
             alg, kid, signing_input, payload, signature = self._parse(token)
-            entry = self._verified(token, alg, signing_input, payload, signature, self._jwks.keys_for(kid))
-        claims = _claims_of(entry)
+            claims = self._verified(token, alg, signing_input, payload, signature, self._jwks.keys_for(kid))
         if self._revocation_check is not None:
             try:
                 self._revocation_check.check(token, claims)
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(entry, claims, required)
+        return self._accept(claims, required)
 
     async def verify_async(self, token: str, scopes: Iterable[str] | str = ()) -> dict[str, Any]:
         """Async twin of :meth:`verify`; shares the key cache and the token cache with it."""
@@ -155,21 +154,20 @@ class TokenVerifier:
         entry = self._cached(token)
         if entry is not None:
             try:
-                _still_published(entry, await self._jwks.keys_for_async(entry.key.kid))
+                claims = _cached_claims(entry, await self._jwks.keys_for_async(entry.key.kid))
             except TokenError:
                 self._forget(token)
                 raise
         else:
             alg, kid, signing_input, payload, signature = self._parse(token)
-            entry = self._verified(token, alg, signing_input, payload, signature, await self._jwks.keys_for_async(kid))
-        claims = _claims_of(entry)
+            claims = self._verified(token, alg, signing_input, payload, signature, await self._jwks.keys_for_async(kid))
         if self._revocation_check is not None:
             try:
                 await self._revocation_check.check_async(token, claims)
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(entry, claims, required)
+        return self._accept(claims, required)
 
     # -- steps ------------------------------------------------------------
 
@@ -182,10 +180,10 @@ class TokenVerifier:
         if self.token_cache is not None:
             self.token_cache.discard(token)
 
-    def _accept(self, entry: CachedToken, claims: dict[str, Any], required: frozenset[str]) -> dict[str, Any]:
+    def _accept(self, claims: dict[str, Any], required: frozenset[str]) -> dict[str, Any]:
         """Checks on a token whose signature and claims are trusted, on both paths."""
-        if required and not required <= entry.granted:
-            raise _insufficient(required, entry.granted)
+        if required:
+            _check_scope_set(claims, required)
         return claims
 
     def _parse(self, token: object) -> tuple[str, str, bytes, bytes, bytes]:
@@ -236,7 +234,8 @@ class TokenVerifier:
 
     def _verified(
         self, token: str, alg: str, signing_input: bytes, payload: bytes, signature: bytes, keys: tuple[VerificationKey, ...]
-    ) -> CachedToken:
+    ) -> dict[str, Any]:
+        """The claims of a token seen for the first time, once everything checks out."""
         signer: VerificationKey | None = None
         matched = False
         for key in keys:
@@ -255,13 +254,12 @@ class TokenVerifier:
         except jws.MalformedJWS as exc:
             raise InvalidToken(f"token {exc}") from None
         exp, now = self._check_claims(claims)
-        entry = CachedToken(claims, payload, signer, exp, len(token) + len(payload) + ENTRY_OVERHEAD_BYTES)
         # Cached until exp, never past it: within the leeway after exp the full checks
         # decide again, as they would for a token never seen. Only a plain str is a key:
         # a subclass could bring its own __eq__ and match other strings.
         if self.token_cache is not None and exp > now and type(token) is str:
-            self.token_cache.put(token, entry)
-        return entry
+            self.token_cache.put(token, CachedToken(payload, signer, exp, len(token) + len(payload) + ENTRY_OVERHEAD_BYTES))
+        return claims
 
     def _check_claims(self, claims: Mapping[str, Any]) -> tuple[float, float]:
         """(exp, now) once every claim check has passed. Each check first tries the
@@ -318,32 +316,29 @@ class TokenVerifier:
 def check_scopes(claims: Mapping[str, Any], required: Iterable[str] | str) -> None:
     """Raise :class:`InsufficientScope` unless ``claims['scope']`` has all of ``required``."""
     needed = _scope_set(required)
-    if not needed:
-        return
+    if needed:
+        _check_scope_set(claims, needed)
+
+
+def _check_scope_set(claims: Mapping[str, Any], needed: frozenset[str]) -> None:
     scope = claims.get("scope", "")
     granted = frozenset(scope.split(" ")) if isinstance(scope, str) else frozenset()
     if not needed <= granted:
-        raise _insufficient(needed, granted)
+        raise InsufficientScope(
+            f"token lacks required scope: {' '.join(sorted(needed - granted))}",
+            required_scopes=sorted(needed),
+        )
 
 
-def _insufficient(needed: frozenset[str], granted: frozenset[str]) -> InsufficientScope:
-    return InsufficientScope(
-        f"token lacks required scope: {' '.join(sorted(needed - granted))}",
-        required_scopes=sorted(needed),
-    )
-
-
-def _still_published(entry: CachedToken, keys: tuple[VerificationKey, ...]) -> None:
+def _cached_claims(entry: CachedToken, keys: tuple[VerificationKey, ...]) -> dict[str, Any]:
+    """The claims of a cached token whose key is still published."""
     # Key retirement: keys_for has already refused a kid the JWKS no longer has; the
     # same kid may now name another key, which never verified this token.
     if entry.key not in keys:
         raise InvalidToken("token is signed with an unknown key (kid)")
-
-
-def _claims_of(entry: CachedToken) -> dict[str, Any]:
-    """A copy the caller may change without changing the cache: shallow when every
-    value is immutable, else re-read from the verified payload."""
-    return jws.payload_object(entry.payload) if entry.shared else dict(entry.claims)
+    # These bytes passed the strict reader once; read again, they give the same claims,
+    # in a dict of the caller's own.
+    return jws.payload_object(entry.payload)
 
 
 def _scope_set(scopes: Iterable[str] | str) -> frozenset[str]:
