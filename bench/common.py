@@ -141,4 +141,5 @@ def ops_rate(batch: Callable[[], int], seconds: float) -> dict[str, float]:
         if now >= deadline:
             break
     elapsed = now - started
-    return {"ops_per_s": count / elapsed, "count": count, "seconds": elapsed, "cpu_share": (time.process_time() - cpu_started) / elapsed}
+    cpu = time.process_time() - cpu_started
+    return {"ops_per_s": count / elapsed, "ops_per_cpu_s": count / cpu, "count": count, "seconds": elapsed, "cpu_share": cpu / elapsed}

@@ -4,12 +4,20 @@ sets, RFC 7662 answers): an object, UTF-8, no duplicate member names, no NaN/Inf
 Two paths, one answer. The reference path is the standard library's parser with a
 duplicate-refusing hook. The fast path (every access token's claims go through it) is
 orjson, which takes the last of duplicate members silently, so its result is accepted
-only when a count proves nothing was dropped: with no backslash in the document every
-string is written between two quote characters and contains none, so the document has
-exactly twice as many quotes as its member names and string values; a dropped duplicate
-removes at least one name from the parsed object. Anything else (escapes, floats, which
-orjson may have rounded from a large integer the reference parser keeps exact, or any
-document orjson refuses) is decided by the reference path.
+only with a proof that nothing was dropped and nothing read differently:
+
+* the document is exactly orjson's own serialisation of what it parsed (as every
+  token tokensmith signs is): a dict serialises each of its members once, so equal
+  bytes leave no room for a duplicate, and numbers that orjson read differently from
+  the reference (a large integer as a float) do not serialise back to the same text;
+* or, for other writers' spacing and member order: with no backslash in the document
+  every string is written between two quote characters and contains none, so the
+  document has exactly twice as many quotes as its member names and string values; a
+  dropped duplicate removes at least one name from the parsed object (floats, which
+  orjson may have rounded from a large integer, are left to the reference).
+
+Anything else (escapes outside orjson's own output, or any document orjson refuses) is
+decided by the reference path.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ import json
 from typing import Any
 
 import orjson
+
+_dumps = orjson.dumps
+_MAX_FAST_CONTAINERS = 32
 
 
 class NotAJsonObject(ValueError):
@@ -83,21 +94,26 @@ def _strings(value: object) -> int:
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
-    if b"\\" not in raw:
+    # Shallow documents only: the reference parser's recursion limit is lower than orjson's.
+    if raw.count(b"{") + raw.count(b"[") <= _MAX_FAST_CONTAINERS:
         try:
             value = orjson.loads(raw)
-        except (orjson.JSONDecodeError, RecursionError):
-            return reference_json_object(raw)
-        if type(value) is dict:
-            # Flat objects (JWT claims) counted inline: names plus string values.
-            kinds = list(map(type, value.values()))
-            if float not in kinds and dict not in kinds and list not in kinds:
-                if raw.count(b'"') == 2 * (len(value) + kinds.count(str)):
-                    return value
-            else:
-                try:
-                    if raw.count(b'"') == 2 * _object_strings(value):
-                        return value
-                except _Undecided:
-                    pass
+            if type(value) is dict and (_dumps(value) == raw or _quotes_match(raw, value)):
+                return value
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+            pass
     return reference_json_object(raw)
+
+
+def _quotes_match(raw: bytes, value: dict[str, Any]) -> bool:
+    if b"\\" in raw:
+        return False
+    kinds = list(map(type, value.values()))
+    if float in kinds:
+        return False
+    if dict not in kinds and list not in kinds:  # flat (JWT claims): counted inline
+        return raw.count(b'"') == 2 * (len(value) + kinds.count(str))
+    try:
+        return raw.count(b'"') == 2 * _object_strings(value)
+    except _Undecided:
+        return False
