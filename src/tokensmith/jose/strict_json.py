@@ -29,6 +29,7 @@ import orjson
 
 _dumps = orjson.dumps
 _MAX_FAST_CONTAINERS = 32
+_SHORT = 1024  # bytes: fewer than 512 nested containers, within both parsers' limits
 
 
 class NotAJsonObject(ValueError):
@@ -94,8 +95,9 @@ def _strings(value: object) -> int:
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
-    # Shallow documents only: the reference parser's recursion limit is lower than orjson's.
-    if raw.count(b"{") + raw.count(b"[") <= _MAX_FAST_CONTAINERS:
+    # Shallow documents only: the reference parser's recursion limit is lower than
+    # orjson's, and a document nested that deep is longer than this.
+    if len(raw) < _SHORT or raw.count(b"{") + raw.count(b"[") <= _MAX_FAST_CONTAINERS:
         try:
             value = orjson.loads(raw)
             if type(value) is dict and (_dumps(value) == raw or _quotes_match(raw, value)):
