@@ -184,7 +184,7 @@ def test_a_refusal_says_no_more_than_a_wrong_secret(http: httpx.Client, tokensmi
 def test_metadata_lists_the_method_and_its_algorithms(http: httpx.Client) -> None:
     metadata = http.get("/.well-known/oauth-authorization-server").json()
     assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
-    assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {"RS256", "PS256", "ES256", "EdDSA"}
+    assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {"RS256", "PS256", "ES256", "EdDSA", "Ed25519"}
     assert "none" not in metadata["token_endpoint_auth_signing_alg_values_supported"]
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tokensmith.domain.assertions import JWT_BEARER_GRANT
-from tokensmith.jose.jwk import ALGORITHMS
+from tokensmith.jose.jwk import ALGORITHMS, FULLY_SPECIFIED
 from tokensmith.node import Node
 
 # Verifiers may cache both; the next signing key is published well before it signs,
@@ -20,7 +20,7 @@ PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
 # client sends its platform token as a client_assertion too, which on the wire is
 # private_key_jwt's form (RFC 7523 §2.2); "federated" is not an RFC 7591 name.
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-AUTH_SIGNING_ALGORITHMS = sorted(ALGORITHMS)
+AUTH_SIGNING_ALGORITHMS = sorted(ALGORITHMS | set(FULLY_SPECIFIED))
 
 
 def metadata(issuer: str) -> dict[str, object]:

@@ -20,6 +20,9 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | Ed25519PublicKey
 #: Every algorithm tokensmith signs or verifies. HS* and "none" are absent on purpose.
 ALGORITHMS: frozenset[str] = frozenset({"RS256", "PS256", "ES256", "EdDSA"})
 _RSA_ALGORITHMS = frozenset({"RS256", "PS256"})
+# RFC 9864 names EdDSA over Ed25519 "Ed25519" (fully specified); a key or JWS that
+# says so means what tokensmith calls EdDSA.
+FULLY_SPECIFIED = {"Ed25519": "EdDSA"}
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3 / §3.5
 
 
@@ -130,7 +133,7 @@ def parse_jwk(jwk: Mapping[str, Any], allowed_algorithms: Iterable[str]) -> tupl
         raise UnusableKey("key_ops does not allow verify")
     key = public_key_from_jwk(jwk)
     algorithms = key_algorithms(key)
-    declared = jwk.get("alg")
+    declared = FULLY_SPECIFIED.get(jwk.get("alg"), jwk.get("alg"))  # type: ignore[arg-type]
     if declared is not None:
         if declared not in algorithms:
             raise UnusableKey(f"alg {declared!r} does not match key type")

@@ -140,9 +140,13 @@ class Signer:
         return (signing_input + b"." + _encode(self._sign(signing_input))).decode("ascii")
 
 
-def verify_signature(key: VerificationKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
+def verify_signature(key: VerificationKey, alg: str, signing_input: bytes, signature: bytes, *, low_s_only: bool = True) -> bool:
     """Whether `signature` is the one accepted spelling of a valid `alg` signature by
-    `key`. `alg` must be the key's own algorithm and match its type."""
+    `key`. `alg` must be the key's own algorithm and match its type.
+
+    `low_s_only=False` also takes an ES256 signature in the high half: for what other
+    software signs (client assertions, platform tokens), where half the signatures
+    have a high s and nothing is keyed on the token's text (replay is keyed on jti)."""
     if alg != key.alg:
         return False
     public = key.public_key
@@ -157,7 +161,7 @@ def verify_signature(key: VerificationKey, alg: str, signing_input: bytes, signa
             if len(signature) != 64:
                 return False
             r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            if not (0 < r < P256_ORDER and 0 < s <= P256_HALF_ORDER):
+            if not (0 < r < P256_ORDER and 0 < s < P256_ORDER) or (low_s_only and s > P256_HALF_ORDER):
                 return False
             public.verify(encode_dss_signature(r, s), signing_input, _ECDSA)
         elif alg == "EdDSA" and isinstance(public, ed25519.Ed25519PublicKey):

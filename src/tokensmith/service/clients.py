@@ -1,7 +1,8 @@
 """Clients and their credentials: create, change, enable or disable, delete; add and
-remove a secret; add and remove a federated credential (federate, unfederate). Input arrives as plain values (what a command's options or an API
-request's fields say) and is checked by domain/registration.py, so every tool that
-changes a client gets the same refusals."""
+remove a secret; add and remove a federated credential (federate, unfederate).
+Input arrives as plain values (what a command's options or an API request's fields
+say) and is checked by domain/registration.py, so every tool that changes a client
+gets the same refusals."""
 
 from __future__ import annotations
 
@@ -212,7 +213,8 @@ def update_client(changes: Changes, client_id: str, what: ClientChanges, now: in
         details["secrets_removed"] = removed
         after = replace(after, secrets=())
     audit_event = changes.event(AuditAction.CLIENT_CHANGED, client_id, now, **details)
-    changes.node.clients.update(after, audit_event, remove_secrets=bool(removed))
+    keys_changed = (before.jwks, before.jwks_uri) != (after.jwks, after.jwks_uri)
+    changes.node.clients.update(after, audit_event, remove_secrets=bool(removed), keys_changed=keys_changed)
     changes.done(audit_event, client_changed(client_id))
     return after
 

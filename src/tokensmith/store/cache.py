@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 import orjson
 
@@ -22,17 +22,20 @@ from tokensmith.domain.tokens import TokenSigner
 from tokensmith.domain.trusts import Trust
 from tokensmith.jose.jwk import VerificationKey
 from tokensmith.store.availability import StoreGate, StoreUnavailable
-from tokensmith.store.clients import ClientRepository
 from tokensmith.store.keys import KeyRepository
-from tokensmith.store.trusts import TrustRepository
 
 Clock = Callable[[], float]
 Record = TypeVar("Record")
+Covariant = TypeVar("Covariant", covariant=True)
 
 # Counted on every token request: the value's own inc, made once (metrics.incrementer).
 _KEYS_HIT = metrics.incrementer(metrics.cache_lookups, "key_ring", "hit")
 _KEYS_MISS = metrics.cache_lookups.labels("key_ring", "miss")
 _KEYS_STALE = metrics.cache_lookups.labels("key_ring", "stale")
+
+
+class _Repository(Protocol[Covariant]):
+    def get(self, name: str, /) -> Covariant | None: ...
 
 
 class _RecordCache(Generic[Record]):
@@ -45,7 +48,7 @@ class _RecordCache(Generic[Record]):
 
     def __init__(
         self,
-        load: Callable[[str], Record | None],
+        repository: _Repository[Record],
         ttl: float,
         *,
         capacity: int = 50_000,
@@ -53,7 +56,7 @@ class _RecordCache(Generic[Record]):
         gate: StoreGate | None = None,
         max_stale: float = 0.0,
     ) -> None:
-        self._load = load
+        self._repository = repository
         self._ttl = ttl
         self._capacity = capacity
         self._clock = clock
@@ -111,7 +114,7 @@ class _RecordCache(Generic[Record]):
 
     async def _lookup(self, name: str, now: float) -> Record | None:
         generation = self._generation
-        record = await self._gate.call(self._what, self._load, name)
+        record = await self._gate.call(self._what, self._repository.get, name)
         if generation != self._generation:
             return record  # changed while we read: answer, but do not keep it
         self._entries[name] = (now, record)
@@ -145,9 +148,6 @@ class ClientCache(_RecordCache[Client]):
     _what = "client lookup"
     _label = "client"
 
-    def __init__(self, repository: ClientRepository, ttl: float, **options: Any) -> None:
-        super().__init__(repository.get, ttl, **options)
-
 
 class TrustCache(_RecordCache[Trust]):
     """Trusted issuers by name, for the token path's federated authentication
@@ -155,9 +155,6 @@ class TrustCache(_RecordCache[Trust]):
 
     _what = "trust lookup"
     _label = "trust"
-
-    def __init__(self, repository: TrustRepository, ttl: float, **options: Any) -> None:
-        super().__init__(repository.get, ttl, **options)
 
 
 class KeyRingCache:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tokensmith.domain.audit import AuditEvent
-from tokensmith.domain.client_keys import AuthMethod
+from tokensmith.domain.client_keys import AuthMethod, jwks_kids
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
@@ -18,7 +18,7 @@ from tokensmith.domain.trusts import Federation
 from tokensmith.store import audit
 from tokensmith.store.schema import client_federations, client_secrets, clients
 from tokensmith.store.trusts import federation_row, to_federation
-from tokensmith.store.usage import forget_credentials
+from tokensmith.store.usage import forget_credentials, forget_key_uses
 
 
 def _client_row(client: Client) -> dict[str, Any]:
@@ -202,12 +202,20 @@ class ClientRepository:
             if audit_event is not None:
                 audit.record(connection, audit_event)
 
-    def update(self, client: Client, audit_event: AuditEvent | None = None, *, remove_secrets: bool = False) -> None:
+    def update(
+        self,
+        client: Client,
+        audit_event: AuditEvent | None = None,
+        *,
+        remove_secrets: bool = False,
+        keys_changed: bool = False,
+    ) -> None:
         """Writes the client's fields; its secrets are changed only through
         add_secret and remove_secret (or all removed with `remove_secrets`, when it
         stops using them), its federated credentials only through add_federation and
         remove_federation, its tokens_not_before only through revoke_tokens (so a
-        change read before a revocation cannot undo it)."""
+        change read before a revocation cannot undo it). With `keys_changed`, the
+        uses of keys it no longer has are forgotten."""
         row = _client_row(client)
         del row["client_id"], row["created_at"], row["tokens_not_before"]
         with self._engine.begin() as connection:
@@ -219,6 +227,8 @@ class ClientRepository:
                 for secret_id in ids.all():
                     forget_credentials(connection, client.client_id, secret_id)
                 connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client.client_id))
+            if changed and keys_changed:
+                forget_key_uses(connection, client.client_id, jwks_kids(client.jwks) if client.jwks is not None else ())
             if audit_event is not None and changed:
                 audit.record(connection, audit_event)
 

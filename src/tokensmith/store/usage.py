@@ -5,7 +5,7 @@ store write; several nodes writing the same credential keep the latest instant."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +37,16 @@ def forget_credentials(connection: sa.Connection, client_id: str, credential_id:
     condition = credential_uses.c.client_id == client_id
     if credential_id is not None:
         condition &= credential_uses.c.credential_id == credential_id
+    connection.execute(credential_uses.delete().where(condition))
+
+
+def forget_key_uses(connection: sa.Connection, client_id: str, keep: Collection[str]) -> None:
+    """Within a change of the client's keys: the uses of its keys but those whose
+    kids are in `keep` (the inline keys it still has)."""
+    condition = (credential_uses.c.client_id == client_id) & credential_uses.c.credential_id.startswith(KEY_PREFIX, autoescape=True)
+    kept = [key_credential_id(kid) for kid in keep]
+    if kept:
+        condition &= credential_uses.c.credential_id.not_in(kept)
     connection.execute(credential_uses.delete().where(condition))
 
 

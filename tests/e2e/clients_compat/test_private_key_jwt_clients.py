@@ -52,10 +52,6 @@ with warnings.catch_warnings():
 # and its hour-long assertions.
 AUTHLIB_FRIENDLY = {"TOKENSMITH_ASSERTION_AUDIENCE_TOKEN_ENDPOINT": "true", "TOKENSMITH_ASSERTION_MAX_LIFETIME_SECONDS": "3600"}
 ES256_TRIES = 16  # each ES256 assertion has a high s with probability 1/2: 16 leave 1/65536 unseen
-# Gaps of the server these clients show; strict, so the fix turns them into failures
-# to remove the marker.
-HIGH_S = pytest.mark.xfail(strict=True, reason="the server verifies ES256 with low s only (jose/jws.py), and real clients send a high s half the time")
-ED25519_ALG = pytest.mark.xfail(strict=True, reason="openid-client signs with alg Ed25519 (RFC 9864); the server knows only EdDSA")
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +97,7 @@ def authlib_key(key: Any) -> Any:
 # -- Authlib ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("alg", "tries"), [("RS256", 2), pytest.param("ES256", ES256_TRIES, marks=HIGH_S)])
+@pytest.mark.parametrize(("alg", "tries"), [("RS256", 2), ("ES256", ES256_TRIES)])
 def test_authlib_private_key_jwt_gets_tokens(lenient: Tokensmith, rsa_key, ec_key, alg: str, tries: int) -> None:
     require_private_key_jwt(lenient)
     key = rsa_key if alg == "RS256" else ec_key
@@ -153,9 +149,9 @@ def test_authlibs_token_endpoint_audience_is_refused_unless_the_operator_admits_
     ("alg", "make_key", "tries"),
     [
         ("RS256", lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), 2),
-        pytest.param("ES256", lambda: ec.generate_private_key(ec.SECP256R1()), ES256_TRIES, marks=HIGH_S),
+        ("ES256", lambda: ec.generate_private_key(ec.SECP256R1()), ES256_TRIES),
         # openid-client names an Ed25519 signature "Ed25519" (RFC 9864), the key's JWK says EdDSA or nothing.
-        pytest.param("Ed25519", ed25519.Ed25519PrivateKey.generate, 2, marks=ED25519_ALG),
+        ("Ed25519", ed25519.Ed25519PrivateKey.generate, 2),
     ],
 )
 def test_openid_client_private_key_jwt_gets_tokens(tokensmith: Tokensmith, alg: str, make_key, tries: int) -> None:
@@ -177,7 +173,6 @@ def test_openid_client_private_key_jwt_gets_tokens(tokensmith: Tokensmith, alg: 
 # -- what both send half the time --------------------------------------------------------------
 
 
-@HIGH_S
 def test_an_es256_assertion_with_a_high_s_is_accepted(tokensmith: Tokensmith, http: httpx.Client, ec_key) -> None:
     """An ECDSA signature (r, s) is as valid as (r, n - s); WebCrypto and OpenSSL return
     either. Replay of the twin is stopped by the jti inside the signed claims, not by

@@ -28,7 +28,7 @@ from tokensmith.exchange.authentication.methods import Checks
 from tokensmith.exchange.needs import ClientKeys, FirstUse, Need, TrustKeys, TrustOf
 from tokensmith.http.parsing import malformed
 from tokensmith.jose import jws
-from tokensmith.jose.jwk import ALGORITHMS, VerificationKey
+from tokensmith.jose.jwk import ALGORITHMS, FULLY_SPECIFIED, VerificationKey
 
 
 class AssertionCredential:
@@ -126,6 +126,7 @@ def _signing_key(token: jws.CompactJWS, need: Need) -> Generator[Need, Any, Veri
     must be asymmetric and the key's own (RFC 8725 §3.1: no none, no HS* with a
     public key as the secret), and the header's kid, when given, the key's."""
     alg = token.header.get("alg")
+    alg = FULLY_SPECIFIED.get(alg, alg) if isinstance(alg, str) else alg
     if alg not in ALGORITHMS:
         raise AssertionRefused("algorithm")
     check_type(token.header)
@@ -137,7 +138,8 @@ def _signing_key(token: jws.CompactJWS, need: Need) -> Generator[Need, Any, Veri
     if not candidates:
         raise AssertionRefused("unknown_key")
     for key in candidates:
-        if jws.verify_signature(key, alg, token.signing_input, token.signature):
+        # Any valid s: other software signs these, and replay is keyed on the jti.
+        if jws.verify_signature(key, alg, token.signing_input, token.signature, low_s_only=False):
             return key
     raise AssertionRefused("signature")
 
