@@ -3,6 +3,10 @@
 -- jti is single use. BENCH_BODIES_FILE names the file; running out is an error.
 local bench = dofile((os.getenv("BENCH_WRK_DIR") or "bench/wrk") .. "/common.lua")
 
+-- common.lua set up a bodiless request; each of these carries a form.
+wrk.headers["Content-Length"] = nil
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+
 local bodies = {}
 for line in io.lines(os.getenv("BENCH_BODIES_FILE")) do
   bodies[#bodies + 1] = line

@@ -64,4 +64,4 @@ def test_a_jwks_uri_without_host_or_with_credentials_is_refused(uri: str) -> Non
 def test_auth_methods_are_named_as_rfc_7591_names_them() -> None:
     assert parse_auth_method("private_key_jwt") is AuthMethod.PRIVATE_KEY_JWT
     with pytest.raises(ValueError, match="one of: client_secret_basic"):
-        parse_auth_method("tls_client_auth")
+        parse_auth_method("client_secret_jwt")

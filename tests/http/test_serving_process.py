@@ -76,7 +76,7 @@ def test_is_at_head_knows_an_old_or_empty_schema(tmp_path: Path) -> None:
         assert not is_at_head(engine)
         upgrade(engine)
         assert is_at_head(engine)
-        assert head_revision() == "0007"
+        assert head_revision() == "0008"
     finally:
         engine.dispose()
 

@@ -24,6 +24,10 @@ class AuthMethod(str, Enum):
     # Workload identity federation: a platform-issued JWT of a trusted issuer
     # (domain/trusts.py), matched by the client's federated credentials.
     FEDERATED = "federated"
+    # RFC 8705 §2: the client certificate of the TLS connection (or a trusted proxy's
+    # Client-Cert field), matched by subject DN or SAN, or against the client's JWKS.
+    TLS_CLIENT_AUTH = "tls_client_auth"
+    SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
 
     @property
     def uses_secrets(self) -> bool:
@@ -37,6 +41,15 @@ MAX_URI_LENGTH = 2048
 # Members only a private or symmetric JWK has (RFC 7518 §6.2.2, §6.3.2, §6.4.1,
 # RFC 8037 §2): a client that sends one has leaked its own key to us.
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+# Credential ids of keys in the last-used records (a secret's and a federation's
+# ids are their own).
+KEY_PREFIX = "key:"
+
+
+def key_credential_id(kid: str) -> str:
+    return KEY_PREFIX + kid
 
 
 def keys_of_jwks(document: Any) -> tuple[VerificationKey, ...]:

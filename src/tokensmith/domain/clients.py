@@ -15,6 +15,7 @@ import orjson
 from tokensmith.domain.client_keys import AuthMethod, keys_of_jwks
 from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.jose.jwk import VerificationKey
 
@@ -138,6 +139,13 @@ class Client:
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
     federations: tuple[Federation, ...] = ()
+    # Sender constraints (domain/sender_constraints.py): what its tokens must be bound
+    # to, the FAPI 2.0 preset, and the certificate tls_client_auth matches (RFC 8705 §2.1.2).
+    token_binding: TokenBinding = TokenBinding.NONE
+    profile: Profile = Profile.NONE
+    tls_subject_dn: str | None = None
+    tls_san_dns: tuple[str, ...] = ()
+    tls_san_uri: tuple[str, ...] = ()
     has_imported_secret: bool = field(init=False, repr=False, compare=False)
     allowed_scopes: frozenset[str] = field(init=False, repr=False, compare=False)
 

@@ -40,7 +40,7 @@ class StandardEndpoint:
 
     def answer(self, token: IssuedToken, now: int) -> bytes:
         # A reused token (store/reuse.py) has fewer seconds left than a new one.
-        body = {"access_token": token.access_token, "token_type": "Bearer", "expires_in": token.seconds_left(now), "scope": token.scope}
+        body = {"access_token": token.access_token, "token_type": token.token_type, "expires_in": token.seconds_left(now), "scope": token.scope}
         return orjson.dumps(body)
 
 

@@ -14,6 +14,7 @@ from tokensmith.domain.client_keys import AuthMethod, jwks_kids
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.store import audit
 from tokensmith.store.schema import client_federations, client_secrets, clients
@@ -39,6 +40,11 @@ def _client_row(client: Client) -> dict[str, Any]:
         "auth_method": client.auth_method.value,
         "jwks": dict(client.jwks) if client.jwks is not None else None,
         "jwks_uri": client.jwks_uri,
+        "token_binding": client.token_binding.value,
+        "profile": client.profile.value,
+        "tls_subject_dn": client.tls_subject_dn,
+        "tls_san_dns": list(client.tls_san_dns) or None,
+        "tls_san_uri": list(client.tls_san_uri) or None,
     }
 
 
@@ -76,6 +82,11 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         auth_method=AuthMethod(row.auth_method),
         jwks=row.jwks,
         jwks_uri=row.jwks_uri,
+        token_binding=TokenBinding(row.token_binding),
+        profile=Profile(row.profile),
+        tls_subject_dn=row.tls_subject_dn,
+        tls_san_dns=tuple(row.tls_san_dns or ()),
+        tls_san_uri=tuple(row.tls_san_uri or ()),
     )
 
 
@@ -115,6 +126,7 @@ _DECOY_CLIENT: dict[str, Any] = {
     "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
     "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
     "tokens_not_before": None, "auth_method": "client_secret_basic", "jwks": None, "jwks_uri": None,
+    "token_binding": "none", "profile": "none", "tls_subject_dn": None, "tls_san_dns": None, "tls_san_uri": None,
 }  # fmt: skip
 _DECOY_SECRET: dict[str, Any] = {
     "secret_id": "sec_000000000000", "kind": SecretKind.GENERATED.value, "digest": "0" * 64,

@@ -28,6 +28,12 @@ clients = sa.Table(
     sa.Column("auth_method", sa.String(32), nullable=False, server_default="client_secret_basic"),
     sa.Column("jwks", sa.JSON, nullable=True),
     sa.Column("jwks_uri", sa.String(2048), nullable=True),
+    # domain/sender_constraints.py (migration 0008)
+    sa.Column("token_binding", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("profile", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("tls_subject_dn", sa.String(1024), nullable=True),
+    sa.Column("tls_san_dns", sa.JSON, nullable=True),
+    sa.Column("tls_san_uri", sa.JSON, nullable=True),
 )
 
 client_secrets = sa.Table(

@@ -10,13 +10,10 @@ from collections.abc import Collection, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tokensmith.domain.client_keys import KEY_PREFIX, key_credential_id
 from tokensmith.store.schema import credential_uses
 
-KEY_PREFIX = "key:"
-
-
-def key_credential_id(kid: str) -> str:
-    return KEY_PREFIX + kid
+__all__ = ["KEY_PREFIX", "CredentialUses", "key_credential_id"]
 
 
 def _upsert(dialect: str) -> sa.Insert:

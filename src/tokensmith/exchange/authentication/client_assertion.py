@@ -20,7 +20,7 @@ from tokensmith.domain.assertions import (
     check_type,
     replay_key,
 )
-from tokensmith.domain.client_keys import AuthMethod
+from tokensmith.domain.client_keys import AuthMethod, key_credential_id
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH, Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.trusts import Trust
@@ -87,7 +87,7 @@ class AssertionCredential:
         key = yield from _signing_key(token, ClientKeys(client, _kid(token.header)))
         jti, expires_at = check_client_assertion(self._claims, client.client_id, checks.assertions, now)
         yield from _first_use(replay_key("client:" + client.client_id, jti), expires_at)
-        self.used = "key:" + key.kid
+        self.used = key_credential_id(key.kid)
 
     def _platform_token(self, client: Client, checks: Checks, now: int) -> Generator[Need, Any, None]:
         """A trusted issuer's token matched by one of the client's federated
