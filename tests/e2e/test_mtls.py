@@ -24,6 +24,8 @@ from tests.support.assertions import ClientKey, assertion, form, jwks_file
 from tests.support.certificates import CA, Issued, self_signed
 from tests.support.server import Tokensmith
 from tokensmith.client import ClientCertificate, ClientCredentialsAuth, TokenRequestError
+from tokensmith.verify import InvalidToken, TokenVerifier
+from tokensmith.verify.asgi import BearerAuthMiddleware
 
 
 @dataclass
@@ -327,3 +329,67 @@ def test_a_fapi2_client_that_meets_the_profile_is_saved_and_kept_to_it(tmp_path:
     assert result.returncode != 0 and "sender-constrained" in result.stderr
     moved = json.loads(server.cli("clients", "update", "fapi", "--tls-san-dns", "fapi.example", "--json").stdout)
     assert (moved["tls_subject_dn"], moved["tls_san_dns"]) == (None, ["fapi.example"])
+
+
+# -- the verifier (tokensmith.verify) ---------------------------------------------------
+
+
+def _verifier(server: Tokensmith, audience: str) -> TokenVerifier:
+    return TokenVerifier(server.issuer, audience, http_client=httpx.Client(verify=server.verify, timeout=10), async_http_client=httpx.AsyncClient(verify=server.verify, timeout=10))
+
+
+def test_the_verifier_accepts_a_bound_token_only_with_its_certificate(tls_server: Tokensmith, pki: PKI) -> None:
+    with tls_client(tls_server, pki.right) as http:
+        bound = token(http, "by-dn").json()["access_token"]
+        bearer = token(http, None, {"Authorization": basic("bearer", _secret(tls_server, "bearer"))}).json()["access_token"]
+    verifier = _verifier(tls_server, jwt_part(bound, 1)["aud"])
+    assert verifier.verify(bound, "edit", client_certificate=pki.right.der)["cnf"] == {"x5t#S256": pki.right.thumbprint}
+    for presented in (None, pki.wrong_dn.der, pki.foreign.der):
+        # Twice: the second time the token comes from the verified-token cache.
+        for _ in range(2):
+            with pytest.raises(InvalidToken, match="client certificate"):
+                verifier.verify(bound, "edit", client_certificate=presented)
+    assert verifier.verify(bearer, client_certificate=None)["client_id"] == "bearer"  # a bearer token needs none
+    assert verifier.verify(bearer, client_certificate=pki.right.der)["client_id"] == "bearer"
+
+
+def test_the_asgi_middleware_reads_the_tls_extension_and_trusted_proxies_only(tls_server: Tokensmith, pki: PKI) -> None:
+    import anyio
+
+    with tls_client(tls_server, pki.right) as http:
+        bound = token(http, "by-dn").json()["access_token"]
+    verifier = _verifier(tls_server, jwt_part(bound, 1)["aud"])
+
+    async def api(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = BearerAuthMiddleware(api, verifier, trusted_proxies=["10.0.0.1/32"])
+
+    def status(peer: str, headers: list[tuple[bytes, bytes]], tls: dict[str, Any] | None = None) -> int:
+        scope: dict[str, Any] = {
+            "type": "http", "method": "GET", "path": "/orders", "query_string": b"", "client": (peer, 5000),
+            "headers": [(b"authorization", f"Bearer {bound}".encode()), *headers],
+        }  # fmt: skip
+        if tls is not None:
+            scope["extensions"] = {"tls": tls}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        anyio.run(middleware, scope, receive, send)
+        return int(sent[0]["status"])
+
+    field = [(b"client-cert", pki.right.client_cert_field.encode())]
+    assert status("192.0.2.7", [], {"client_cert_der": pki.right.der}) == 200  # tokensmith's protocol
+    assert status("192.0.2.7", [], {"client_cert_chain": [ssl.DER_cert_to_PEM_cert(pki.right.der)]}) == 200  # the ASGI spec's
+    assert status("192.0.2.7", [], {"client_cert_der": pki.wrong_dn.der}) == 401
+    assert status("192.0.2.7", []) == 401
+    assert status("10.0.0.1", field) == 200  # a trusted proxy's Client-Cert
+    assert status("192.0.2.7", field) == 401  # anyone else's counts as nothing
+    assert status("10.0.0.1", [], {"client_cert_der": pki.right.der}) == 401  # the proxy's own connection is not the client's
+    assert status("10.0.0.1", field + field) == 401

@@ -11,7 +11,6 @@ certificate and the request has none."""
 
 from __future__ import annotations
 
-import binascii
 import logging
 from typing import Any
 
@@ -19,12 +18,12 @@ from starlette.types import Scope
 
 from tokensmith.http.parsing import BodyHead
 from tokensmith.http.source_address import SourceAddresses
+from tokensmith.verify.certificates import client_cert_field  # one reading of the field, server and verifier
 
 log = logging.getLogger("tokensmith.http")
 
 TLS_EXTENSION = "tls"
 DER_KEY = "client_cert_der"  # ours: the leaf certificate, DER, as the TLS layer gave it
-MAX_FIELD_BYTES = 24 * 1024  # a certificate of MAX_CERTIFICATE_BYTES in base64, and some
 
 
 def tls_extension(der: bytes | None) -> dict[str, Any]:
@@ -35,17 +34,6 @@ def tls_extension(der: bytes | None) -> dict[str, Any]:
     import ssl  # only on a TLS listener
 
     return {"client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)], DER_KEY: der}
-
-
-def client_cert_field(value: bytes) -> bytes | None:
-    """The DER in a Client-Cert value: an RFC 8941 §3.3.5 byte sequence, `:base64:`."""
-    value = value.strip(b" \t")
-    if len(value) > MAX_FIELD_BYTES or len(value) < 3 or value[:1] != b":" or value[-1:] != b":":
-        return None
-    try:
-        return binascii.a2b_base64(value[1:-1], strict_mode=True) or None
-    except binascii.Error:
-        return None
 
 
 def presented_certificate(scope: Scope, head: BodyHead, addresses: SourceAddresses) -> bytes | None:

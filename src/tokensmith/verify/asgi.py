@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tokensmith.verify.bearer import Refusal, bearer_token, www_authenticate
+from tokensmith.verify.certificates import TrustedProxies, scope_certificate
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
 from tokensmith.verify.verifier import TokenVerifier, check_scopes
@@ -72,7 +73,9 @@ class BearerAuthMiddleware:
     ``required_scopes`` apply to every request; use :func:`require_scopes`
     for per-route scopes. With ``resource_metadata`` the middleware also serves that
     RFC 9728 document (unauthenticated, at its well-known path) and names its URL in
-    every challenge.
+    every challenge. A certificate-bound token (RFC 8705) needs the request's client
+    certificate: from the ASGI TLS extension, or the Client-Cert field of a peer in
+    ``trusted_proxies`` (tokensmith.verify.certificates).
     """
 
     def __init__(
@@ -85,8 +88,10 @@ class BearerAuthMiddleware:
         exempt_paths: Iterable[str] = (),
         include_error_description: bool = True,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.app = app
+        self.trusted_proxies = TrustedProxies(trusted_proxies)
         self.verifier = verifier
         self.required_scopes = required_scopes
         self.realm = realm
@@ -104,7 +109,8 @@ class BearerAuthMiddleware:
             return
         try:
             token = bearer_token(scope.get("headers", ()), scope.get("query_string", b""))
-            claims = await self.verifier.verify_async(token, self.required_scopes)
+            certificate = scope_certificate(scope, self.trusted_proxies)
+            claims = await self.verifier.verify_async(token, self.required_scopes, client_certificate=certificate)
         except TokenError as exc:
             await self._refuse(exc, scope, receive, send)
             return
@@ -165,8 +171,10 @@ class ScopeDependency:
         realm: str | None,
         include_error_description: bool,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.scopes = scopes
+        self.trusted_proxies = TrustedProxies(trusted_proxies)
         self.verifier = verifier
         self.realm = realm
         self.include_error_description = include_error_description
@@ -184,7 +192,8 @@ class ScopeDependency:
             if self.verifier is None:
                 raise RuntimeError("require_scopes() needs BearerAuthMiddleware in front of the app, or verifier=")
             token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
-            claims = await self.verifier.verify_async(token, self.scopes)
+            certificate = scope_certificate(request.scope, self.trusted_proxies)
+            claims = await self.verifier.verify_async(token, self.scopes, client_certificate=certificate)
         except TokenError as exc:
             metadata_url = self.resource_metadata.url if self.resource_metadata is not None else None
             raise TokenHTTPException(
@@ -201,6 +210,7 @@ def require_scopes(
     realm: str | None = None,
     include_error_description: bool = True,
     resource_metadata: ProtectedResourceMetadata | None = None,
+    trusted_proxies: Iterable[str] = (),
 ) -> ScopeDependency:
     """Dependency enforcing ``scopes`` on one route.
 
@@ -211,4 +221,4 @@ def require_scopes(
     """
     # "a b" means two scopes (RFC 6749 §3.3), as everywhere else in this package.
     normalised = tuple(s for item in scopes for s in item.split(" ") if s)
-    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata)
+    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata, trusted_proxies)

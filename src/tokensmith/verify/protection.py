@@ -3,7 +3,10 @@ written (realm, whether to describe the error, the RFC 9728 metadata to point to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tokensmith.verify.bearer import Refusal
+from tokensmith.verify.certificates import TrustedProxies
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.resource_metadata import ProtectedResourceMetadata
 from tokensmith.verify.verifier import TokenVerifier
@@ -19,8 +22,11 @@ class Protection:
         realm: str | None = None,
         include_error_description: bool = True,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.verifier = verifier
+        # Whose RFC 9440 Client-Cert is believed, for certificate-bound tokens (RFC 8705).
+        self.trusted_proxies = TrustedProxies(trusted_proxies)
         self.realm = realm
         self.include_error_description = include_error_description
         self.resource_metadata = resource_metadata

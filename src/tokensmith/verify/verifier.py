@@ -26,6 +26,7 @@ import httpx
 from tokensmith.jose import jws
 from tokensmith.jose.jwk import VerificationKey
 from tokensmith.verify.cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ENTRY_OVERHEAD_BYTES, CachedToken, VerifiedTokenCache
+from tokensmith.verify.certificates import check_certificate_binding
 from tokensmith.verify.errors import ExpiredToken, InsufficientScope, InvalidToken, TokenError
 from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache
 
@@ -127,8 +128,10 @@ class TokenVerifier:
 
     # -- public -----------------------------------------------------------
 
-    def verify(self, token: str, scopes: Iterable[str] | str = ()) -> dict[str, Any]:
-        """Return the token's claims, or raise a :class:`TokenError` subclass."""
+    def verify(self, token: str, scopes: Iterable[str] | str = (), *, client_certificate: bytes | None = None) -> dict[str, Any]:
+        """Return the token's claims, or raise a :class:`TokenError` subclass.
+        ``client_certificate``: the DER certificate of the request's TLS connection
+        (or a trusted proxy's Client-Cert), which a certificate-bound token needs."""
         required = _scope_set(scopes) if scopes else _NO_SCOPES
         entry = self._cached(token)
         if entry is not None:
@@ -146,9 +149,9 @@ class TokenVerifier:
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(claims, required)
+        return self._accept(claims, required, client_certificate)
 
-    async def verify_async(self, token: str, scopes: Iterable[str] | str = ()) -> dict[str, Any]:
+    async def verify_async(self, token: str, scopes: Iterable[str] | str = (), *, client_certificate: bytes | None = None) -> dict[str, Any]:
         """Async twin of :meth:`verify`; shares the key cache and the token cache with it."""
         required = _scope_set(scopes)
         entry = self._cached(token)
@@ -167,7 +170,7 @@ class TokenVerifier:
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(claims, required)
+        return self._accept(claims, required, client_certificate)
 
     # -- steps ------------------------------------------------------------
 
@@ -180,8 +183,12 @@ class TokenVerifier:
         if self.token_cache is not None:
             self.token_cache.discard(token)
 
-    def _accept(self, claims: dict[str, Any], required: frozenset[str]) -> dict[str, Any]:
+    def _accept(self, claims: dict[str, Any], required: frozenset[str], client_certificate: bytes | None = None) -> dict[str, Any]:
         """Checks on a token whose signature and claims are trusted, on both paths."""
+        # Proof of possession first: until then the presenter is not known to be the holder.
+        cnf = claims.get("cnf")
+        if cnf is not None:
+            check_certificate_binding(cnf, client_certificate)  # RFC 8705 §3 (verify/certificates.py)
         if required:
             _check_scope_set(claims, required)
         return claims

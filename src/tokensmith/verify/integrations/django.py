@@ -38,6 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from tokensmith.verify.bearer import token_from_authorization
+from tokensmith.verify.certificates import wsgi_certificate
 from tokensmith.verify.errors import MissingToken, TokenError
 from tokensmith.verify.protection import Protection as BaseProtection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -74,6 +75,7 @@ class Protection(BaseProtection):
             realm=config.get("REALM"),
             include_error_description=config.get("INCLUDE_ERROR_DESCRIPTION", True),
             resource_metadata=metadata,
+            trusted_proxies=config.get("TRUSTED_PROXIES", ()),
         )
 
     def claims(self, request: HttpRequest, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -81,7 +83,7 @@ class Protection(BaseProtection):
             [request.headers["Authorization"]] if "Authorization" in request.headers else [],
             request.META.get("QUERY_STRING", ""),
         )
-        return self.verifier.verify(token, scopes)
+        return self.verifier.verify(token, scopes, client_certificate=wsgi_certificate(request.META, self.trusted_proxies))
 
     def refuse(self, error: TokenError) -> HttpResponse:
         refusal = self.refusal(error)

@@ -15,7 +15,7 @@ against the issuer's token endpoint, each operation listing the scopes it needs.
 
 # No "from __future__ import annotations": FastAPI reads the dependency's annotations at
 # runtime (see tokensmith/verify/asgi.py).
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from tokensmith.verify.asgi import CLAIMS_SCOPE_KEY, TokenHTTPException
 from tokensmith.verify.bearer import bearer_token
+from tokensmith.verify.certificates import scope_certificate
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.protection import Protection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -52,10 +53,12 @@ class TokenAuth(SecurityBase, Protection):
         realm: str | None = None,
         include_error_description: bool = True,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         Protection.__init__(
-            self, verifier, realm=realm, include_error_description=include_error_description, resource_metadata=resource_metadata
-        )
+            self, verifier, realm=realm, include_error_description=include_error_description, resource_metadata=resource_metadata,
+            trusted_proxies=trusted_proxies,
+        )  # fmt: skip
         flow = OAuthFlowClientCredentials(tokenUrl=token_url or verifier.issuer.rstrip("/") + "/oauth2/token", scopes=dict(scopes or {}))
         self.model = OAuth2Model(flows=OAuthFlows(clientCredentials=flow), description=description)
         self.scheme_name = scheme_name
@@ -63,7 +66,8 @@ class TokenAuth(SecurityBase, Protection):
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Claims:
         try:
             token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
-            claims = await self.verifier.verify_async(token, security_scopes.scopes)
+            certificate = scope_certificate(request.scope, self.trusted_proxies)
+            claims = await self.verifier.verify_async(token, security_scopes.scopes, client_certificate=certificate)
         except TokenError as exc:
             raise TokenHTTPException(exc, include_description=self.include_error_description, refusal=self.refusal(exc)) from None
         request.scope[CLAIMS_SCOPE_KEY] = claims

@@ -18,13 +18,14 @@ even without ``init_app``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from tokensmith.verify.bearer import Refusal, token_from_authorization
+from tokensmith.verify.certificates import wsgi_certificate
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.protection import Protection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -55,8 +56,12 @@ class TokenProtection(Protection):
         realm: str | None = None,
         include_error_description: bool = True,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
-        super().__init__(verifier, realm=realm, include_error_description=include_error_description, resource_metadata=resource_metadata)
+        super().__init__(
+            verifier, realm=realm, include_error_description=include_error_description, resource_metadata=resource_metadata,
+            trusted_proxies=trusted_proxies,
+        )  # fmt: skip
         if app is not None:
             self.init_app(app)
 
@@ -89,6 +94,6 @@ class TokenProtection(Protection):
         """The current request's verified claims, or :class:`TokenRefused`."""
         try:
             token = token_from_authorization(request.headers.getlist("Authorization"), request.query_string.decode("latin-1"))
-            return self.verifier.verify(token, scopes)
+            return self.verifier.verify(token, scopes, client_certificate=wsgi_certificate(request.environ, self.trusted_proxies))
         except TokenError as exc:
             raise TokenRefused(self.refusal(exc)) from None
