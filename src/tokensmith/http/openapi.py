@@ -160,6 +160,15 @@ ASSERTION_FIELDS: Schema = {
     "client_id": {"type": "string", "description": "The client's id: required for a federated client, optional for private_key_jwt (the assertion's sub)."},
 }  # fmt: skip
 BASIC_SECURITY: list[dict[str, list[str]]] = [{"clientSecretBasic": []}]
+# RFC 8705 on the token endpoints (docs/deployment.md §10): a note, not a security scheme,
+# since OpenAPI 3.0's explorer has no mutualTLS type.
+MTLS_NOTE = (
+    "Mutual TLS (RFC 8705): a `tls_client_auth` or `self_signed_tls_client_auth` client sends only `client_id`, "
+    "its TLS client certificate authenticating it (tokensmith's own HTTPS listener, or a trusted proxy's RFC 9440 "
+    "`Client-Cert` field); a refused certificate is the same 401. Such tokens, and every token of a client "
+    "registered with token binding mtls, carry `cnf` {`x5t#S256`} and stay `token_type` Bearer; a client bound "
+    "to mTLS that presents no certificate gets 400 invalid_request."
+)
 SCALAR_TYPES = ("string", "number", "boolean", "null")
 
 
@@ -209,7 +218,8 @@ def seed_token_operation(limits: Limits) -> Schema:
             "(of any media type); a standard client's form is tolerated. `scope` comes in the query; a form "
             "`scope` is used when the query has none and must equal it when both are given. Unknown client, "
             "wrong secret, disabled client, expired secret and a scope the client may not have all give the "
-            "same 401 (`240101`). `expires_in` is the expiry instant in epoch seconds, equal to the token's `exp`."
+            "same 401 (`240101`). `expires_in` is the expiry instant in epoch seconds, equal to the token's `exp`. "
+            + MTLS_NOTE
         ),
         "security": BASIC_SECURITY,
         "parameters": [
@@ -258,7 +268,8 @@ def oauth_token_operation(limits: Limits) -> Schema:
             "RFC 7523 §2.2; a federated client's platform token), never two of them; or the JWT-bearer grant "
             "(RFC 7523 §2.1) with a federated client's platform token as `assertion`. A refused assertion is the "
             "same 401 invalid_client as a wrong secret. Without `scope`, the "
-            "client's default scopes are granted. `expires_in` is the lifetime in seconds (RFC 6749 §5.1)."
+            "client's default scopes are granted. `expires_in` is the lifetime in seconds (RFC 6749 §5.1). "
+            + MTLS_NOTE
         ),
         "security": BASIC_SECURITY,
         "requestBody": _form_body(
