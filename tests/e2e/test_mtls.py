@@ -210,11 +210,22 @@ def test_a_client_bound_to_mtls_needs_a_certificate(tls_server: Tokensmith, pki:
         assert "certificate" in error["error_description"]
 
 
+def test_introspection_and_revocation_take_the_certificate_too(tls_server: Tokensmith, pki: PKI) -> None:
+    with tls_client(tls_server, pki.right) as http:
+        issued = token(http, "by-dn").json()["access_token"]
+        answer = http.post("/oauth2/introspect", data={"token": issued, "client_id": "by-dn"})
+        assert answer.status_code == 200 and answer.json()["cnf"] == {"x5t#S256": pki.right.thumbprint}
+        assert http.post("/oauth2/revoke", data={"token": issued, "client_id": "by-dn"}).status_code == 200
+    with tls_client(tls_server, pki.wrong_dn) as http:
+        refused(http.post("/oauth2/introspect", data={"token": issued, "client_id": "by-dn"}))
+
+
 def test_metadata_announces_certificate_bound_tokens(tls_server: Tokensmith) -> None:
     with tls_client(tls_server) as http:
         metadata = http.get("/.well-known/oauth-authorization-server").json()
     assert metadata["tls_client_certificate_bound_access_tokens"] is True
-    assert {"tls_client_auth", "self_signed_tls_client_auth"} <= set(metadata["token_endpoint_auth_methods_supported"])
+    for endpoint in ("token", "introspection", "revocation"):
+        assert {"tls_client_auth", "self_signed_tls_client_auth"} <= set(metadata[f"{endpoint}_endpoint_auth_methods_supported"])
     assert "mtls_endpoint_aliases" not in metadata  # the same endpoints serve mTLS
 
 

@@ -16,9 +16,12 @@ from tokensmith.domain.certificates import ClientCA
 from tokensmith.domain.clients import Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.exchange.authentication.authenticate import Trace, authenticate
-from tokensmith.exchange.authentication.methods import Checks, presented_credential
+from tokensmith.exchange.authentication.methods import Checks, Credential, presented_credential
+from tokensmith.exchange.authentication.tls_client import certificate_credential
 from tokensmith.exchange.driver import Driver
 from tokensmith.exchange.flow import CLIENT_AUTHENTICATION_METHODS
+from tokensmith.http.client_certificate import presented_certificate
+from tokensmith.http.parsing import body_head
 from tokensmith.node import Node
 
 
@@ -44,7 +47,10 @@ def _client_ca(path: str) -> ClientCA:
 async def authenticated_client(request: Request, node: Node, form: Mapping[str, str]) -> Client:
     """The client the request authenticates as, or a refusal: 429 while the source is
     blocked, else 401 invalid_client (counted)."""
-    credential = presented_credential(request.headers.get("authorization"), form, CLIENT_AUTHENTICATION_METHODS)
+    credential: Credential | None = presented_credential(request.headers.get("authorization"), form, CLIENT_AUTHENTICATION_METHODS)
+    if credential is None:  # RFC 8705 §2: the TLS client certificate, as at the token endpoints
+        certificate = presented_certificate(request.scope, body_head(request.scope["headers"]), request.app.state.source_addresses)
+        credential = certificate_credential(form, certificate)
     if credential is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
     trace = Trace()

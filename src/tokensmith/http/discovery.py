@@ -21,10 +21,10 @@ PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
 # private_key_jwt's form (RFC 7523 §2.2); "federated" is not an RFC 7591 name.
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 AUTH_SIGNING_ALGORITHMS = sorted(ALGORITHMS | set(FULLY_SPECIFIED))
-# RFC 8705 §2.1.1, §2.2.1: the token endpoint also authenticates by client certificate
+# RFC 8705 §2.1.1, §2.2.1: every endpoint also authenticates by client certificate
 # (over tokensmith's own TLS, or a trusted proxy's Client-Cert), at the same URL: no
 # mtls_endpoint_aliases (§5).
-TOKEN_AUTH_METHODS = [*AUTH_METHODS, "tls_client_auth", "self_signed_tls_client_auth"]
+AUTH_METHODS = [*AUTH_METHODS, "tls_client_auth", "self_signed_tls_client_auth"]
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -40,7 +40,7 @@ def metadata(issuer: str) -> dict[str, object]:
         "revocation_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
         "grant_types_supported": ["client_credentials", JWT_BEARER_GRANT],
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
         "scopes_supported": [],
         "tls_client_certificate_bound_access_tokens": True,  # RFC 8705 §3.3
