@@ -340,6 +340,10 @@ def test_a_fapi2_client_that_meets_the_profile_is_saved_and_kept_to_it(tmp_path:
     assert result.returncode != 0 and "sender-constrained" in result.stderr
     moved = json.loads(server.cli("clients", "update", "fapi", "--tls-san-dns", "fapi.example", "--json").stdout)
     assert (moved["tls_subject_dn"], moved["tls_san_dns"]) == (None, ["fapi.example"])
+    # The audit log records what the certificate subject was and became.
+    [changed, created] = json.loads(server.cli("audit", "list", "--json", "--subject", "fapi").stdout)[:2]
+    assert changed["details"]["changes"]["tls_subject_dn"] == {"from": "CN=fapi", "to": None}
+    assert created["details"]["client"]["profile"] == "fapi2" and created["details"]["client"]["token_binding"] == "mtls"
 
 
 # -- the verifier (tokensmith.verify) ---------------------------------------------------
