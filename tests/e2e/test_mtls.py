@@ -408,3 +408,14 @@ def test_the_asgi_middleware_reads_the_tls_extension_and_trusted_proxies_only(tl
     assert status("192.0.2.7", field) == 401  # anyone else's counts as nothing
     assert status("10.0.0.1", [], {"client_cert_der": pki.right.der}) == 401  # the proxy's own connection is not the client's
     assert status("10.0.0.1", field + field) == 401
+
+
+def test_serve_refuses_half_a_tls_configuration(tmp_path: Path, pki: PKI) -> None:
+    server = Tokensmith(tmp_path)
+    for args, reason in (
+        (("--tls-cert", str(pki.server.cert_path)), "give both --tls-cert and --tls-key"),
+        (("--tls-cert", str(tmp_path / "missing.pem"), "--tls-key", str(pki.server.key_path)), "no such file"),
+    ):
+        result = server.cli("serve", *args, check=False)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode != 0 and len(lines) == 1 and reason in lines[0], result.stderr
