@@ -12,16 +12,13 @@ import click
 import orjson
 
 from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
-from tokensmith.domain.clients import Client, check_custom_claims
-from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
 from tokensmith.service import clients as service
+from tokensmith.service.descriptions import describe, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
 
 _DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-# A secret meant to outlive ten years should not expire at all; the bound also keeps
-# the instant inside the store's 64-bit integer.
-MAX_SECRET_EXPIRY_SECONDS = 3650 * 86400
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -60,45 +57,6 @@ def parse_expiry(text: str | None, now: int) -> int | None:
     if seconds > MAX_SECRET_EXPIRY_SECONDS:
         fail("expiry must be at most 3650d; leave it out for a secret that does not expire")
     return now + seconds
-
-
-def describe(client: Client, now: int) -> dict[str, Any]:
-    return {
-        "client_id": client.client_id,
-        "name": client.name,
-        "enabled": client.enabled,
-        "scopes": list(client.scopes),
-        "default_scopes": list(client.default_scopes),
-        "audiences": list(client.audiences),
-        "claims": shown_claims(client),
-        "lifetime": str(client.lifetime),
-        "rate_limit": client.rate_limit,
-        "reuse_tokens": client.reuse_tokens,
-        "tokens_not_before": client.tokens_not_before,
-        "secrets": [describe_secret(secret, now) for secret in client.secrets],
-        "created_at": client.created_at,
-        "updated_at": client.updated_at,
-    }
-
-
-def shown_claims(client: Client) -> Any:
-    """The client's claims, or what is wrong with them: a client stored before the
-    claim rules (domain/clients.py) may hold one that cannot be printed as JSON."""
-    try:
-        check_custom_claims(client.claims)
-    except ValueError as exc:
-        return {"invalid": f"{exc}; fix with `tokensmith clients update {client.client_id} --remove-claim NAME`"}
-    return dict(client.claims)
-
-
-def describe_secret(secret: StoredSecret, now: int) -> dict[str, Any]:
-    return {
-        "secret_id": secret.secret_id,
-        "kind": secret.kind.value,
-        "created_at": secret.created_at,
-        "expires_at": secret.expires_at,
-        "live": secret.is_live(now),
-    }
 
 
 def emit(data: Any, as_json: bool) -> None:

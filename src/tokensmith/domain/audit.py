@@ -29,6 +29,9 @@ class AuditAction(str, Enum):
     TOKENS_REVOKED = "client.tokens_revoked"
     KEYS_ROTATED = "keys.rotated"
     KEY_REMOVED = "keys.removed"
+    CONSOLE_LINK_ISSUED = "console.link_issued"
+    CONSOLE_LOGIN = "console.login"
+    CONSOLE_LOGOUT = "console.logout"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Actor:
 @dataclass(frozen=True)
 class AuditEvent:
     action: AuditAction
-    subject: str  # the client id, or "key-ring"
+    subject: str  # the client id, "key-ring", or "console:<person>"
     actor: str
     host: str
     occurred_at: int  # epoch seconds

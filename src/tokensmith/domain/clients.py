@@ -127,6 +127,9 @@ class Client:
     # Tokens issued before this instant (epoch seconds) are inactive at introspection:
     # `tokensmith clients revoke-tokens` (service/revocations.py).
     tokens_not_before: int | None = None
+    # Counts the stored client's writes (migration 0010): the admin API's ETag, so a
+    # change made from an older copy is refused instead of undoing another's.
+    revision: int = 0
     has_imported_secret: bool = field(init=False, repr=False, compare=False)
     allowed_scopes: frozenset[str] = field(init=False, repr=False, compare=False)
 
