@@ -101,22 +101,24 @@ def test_a_refused_change_writes_nothing(admin: Admin) -> None:
     created(admin, "unchanged", "read")
     before = admin.call("GET", "/admin/v1/clients/unchanged")
     events = len(_audit(admin, client="unchanged"))
-    for body, words in (
-        ({"claims": {"iss": "me"}}, "may not override a registered claim: iss"),
-        ({"scopes": []}, "a client needs at least one scope"),
-        ({"default_scopes": ["admin"]}, "default scopes must be among the client's scopes"),
-        ({"rate_limit": 0}, "rate limit must be"),
-        ({"lifetime": "25:00 Nowhere/City"}, ""),
-        ({"name": 5}, "name must be a string"),
-        ({"scopes": "read"}, "scopes must be a list of strings"),
-        ({"enabled": "no"}, "enabled must be true or false"),
-        ({"colour": "blue"}, "unknown field(s): colour"),
+    for body, kind, words in (
+        ({"claims": {"iss": "me"}}, "refused", "may not override a registered claim: iss"),
+        ({"scopes": []}, "refused", "a client needs at least one scope"),
+        ({"default_scopes": ["admin"]}, "refused", "default scopes must be among the client's scopes"),
+        ({"rate_limit": 0}, "refused", "rate limit must be"),
+        ({"lifetime": "25:00 Nowhere/City"}, "refused", ""),
+        ({"lifetime": 0}, "invalid", "lifetime must be at least 1 second"),
+        ({"name": 5}, "invalid", "name must be a string"),
+        ({"name": None}, "invalid", "name may not be null"),
+        ({"scopes": "read"}, "invalid", "scopes must be a list of strings"),
+        ({"enabled": "no"}, "invalid", "enabled must be true or false"),
+        ({"colour": "blue"}, "invalid", "unknown field(s): colour"),
     ):
         response = admin.call("PATCH", "/admin/v1/clients/unchanged", json=body)
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         problem = response.json()
-        assert problem["type"] == "urn:tokensmith:problem:invalid" and words in problem["detail"], problem
+        assert problem["type"] == f"urn:tokensmith:problem:{kind}" and words in problem["detail"], problem
     after = admin.call("GET", "/admin/v1/clients/unchanged")
     assert after.json() == before.json() and after.headers["etag"] == before.headers["etag"]
     assert len(_audit(admin, client="unchanged")) == events
@@ -129,7 +131,7 @@ def test_if_match_guards_a_change(admin: Admin) -> None:
     ok = admin.call("PATCH", "/admin/v1/clients/guarded", json={"name": "one"}, headers={"If-Match": etag})
     assert ok.status_code == 200 and ok.headers["etag"] != etag
     stale = admin.call("PATCH", "/admin/v1/clients/guarded", json={"name": "two"}, headers={"If-Match": etag})
-    assert stale.status_code == 412 and stale.headers["etag"] == ok.headers["etag"]
+    assert stale.status_code == 412 and stale.json()["type"] == "urn:tokensmith:problem:precondition_failed"
     assert admin.call("GET", "/admin/v1/clients/guarded").json()["name"] == "one"
     weak = admin.call("PATCH", "/admin/v1/clients/guarded", json={"name": "three"}, headers={"If-Match": "W/" + ok.headers["etag"]})
     assert weak.status_code == 412

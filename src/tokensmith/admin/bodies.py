@@ -44,6 +44,16 @@ async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, 
     return value
 
 
+def _whole(name: str, value: Any) -> int | None:
+    """An integer, also when written 60.0 (JSON, and JSON Schema's `integer`, do not
+    tell the two apart)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        invalid(f"{name} must be an integer")
+    return value
+
+
 class Fields:
     """A JSON object's fields, each taken once with its type checked; `done()` refuses
     any field left over, so a misspelt field is an error rather than ignored."""
@@ -54,7 +64,10 @@ class Fields:
     def has(self, name: str) -> bool:
         return name in self._data
 
-    def _take(self, name: str) -> Any:
+    def _take(self, name: str, *, nullable: bool = False) -> Any:
+        """The field's value, None when absent; an explicit null only where `nullable`."""
+        if name in self._data and self._data[name] is None and not nullable:
+            invalid(f"{name} may not be null; leave it out instead")
         return self._data.pop(name, None)
 
     def text(self, name: str) -> str | None:
@@ -77,11 +90,8 @@ class Fields:
             invalid(f"{name} must be true or false")
         return value
 
-    def integer(self, name: str) -> int | None:
-        value = self._take(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            invalid(f"{name} must be an integer")
-        return value
+    def integer(self, name: str, *, nullable: bool = False) -> int | None:
+        return _whole(name, self._take(name, nullable=nullable))
 
     def obj(self, name: str) -> dict[str, Any] | None:
         value = self._take(name)
@@ -94,8 +104,11 @@ class Fields:
         value = self._take(name)
         if value is None or isinstance(value, str):
             return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = _whole(name, value)
+            if seconds is None or seconds < 1:
+                invalid(f"{name} must be at least 1 second")
+            return str(seconds)
         invalid(f"{name} must be a number of seconds or 'HH:MM Area/City'")
 
     def done(self) -> None:
@@ -121,10 +134,15 @@ def query_flag(request: Request, name: str) -> bool | None:
     return text == "true"
 
 
+def has_control_characters(text: str) -> bool:
+    """C0 controls and DEL (PostgreSQL refuses NUL in text; none belongs in a filter)."""
+    return any(ch < " " or ch == "\x7f" for ch in text)
+
+
 def query_text(request: Request, name: str, max_length: int = 255) -> str | None:
     text = request.query_params.get(name)
-    if text is not None and (not text or len(text) > max_length or not text.isprintable()):
-        invalid(f"query parameter {name} must be 1 to {max_length} printable characters")
+    if text is not None and (not text or len(text) > max_length or has_control_characters(text)):
+        invalid(f"query parameter {name} must be 1 to {max_length} characters, none of them a control character")
     return text
 
 
@@ -135,13 +153,15 @@ def etag(client: Client) -> str:
 
 
 def expected_revision(request: Request, client: Client) -> int | None:
-    """The revision If-Match asks the change to be made from (None: no If-Match, or
-    `*`); AdminError 412 when no entity tag it lists is the client's (RFC 9110 §13.1.1,
-    strong comparison: a weak tag never matches)."""
+    """The revision If-Match asks the change to be made from: None without If-Match
+    (or with `*`); the client's revision when a tag it lists is the client's current
+    one (RFC 9110 §13.1.1, strong comparison: a weak tag never matches); otherwise a
+    revision no client has, so that the store refuses the write (412) after the
+    change's values have been checked (422 comes first)."""
     value = request.headers.get("if-match")
     if value is None or value.strip() == "*":
         return None
-    current = etag(client)
-    if current not in (tag.strip() for tag in value.split(",")):
-        raise AdminError(AdminProblem.PRECONDITION_FAILED, headers={"etag": current})
-    return client.revision
+    return client.revision if etag(client) in (tag.strip() for tag in value.split(",")) else NO_REVISION
+
+
+NO_REVISION = -1

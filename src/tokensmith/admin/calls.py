@@ -27,7 +27,7 @@ async def run(call: Callable[..., T], *args: Any) -> T:
     except StaleRevision as exc:
         raise AdminError(AdminProblem.PRECONDITION_FAILED, str(exc)) from None
     except ValueError as exc:  # the domain's refusal of a value, in its own words
-        raise AdminError(AdminProblem.INVALID, str(exc)) from None
+        raise AdminError(AdminProblem.REFUSED, str(exc)) from None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -43,6 +43,13 @@ async def _existing(caller: Caller, client_id: str) -> Client:
     return await run(service.existing, caller.changes, client_id)
 
 
+def _not_itself(caller: Caller, client_id: str, what: str) -> None:
+    """An admin client does not lock itself out: another operator must disable,
+    delete or revoke it (the command line can, always)."""
+    if caller.changes.actor.name == f"client:{client_id}":
+        raise AdminError(AdminProblem.CONFLICT, f"a client cannot {what} itself through the admin API")
+
+
 async def list_clients(request: Request) -> Response:
     caller = await authorise(request, CLIENTS_READ)
     limit = query_integer(request, "limit", 50, 1, 500)
@@ -86,15 +93,18 @@ async def create_client(request: Request) -> Response:
     scopes = fields.texts("scopes")
     if scopes is None:
         invalid("scopes is required")
+    client_id = fields.text("client_id")
+    if client_id == "":
+        invalid("client_id may not be empty; leave it out for a generated one")
     spec = service.ClientSpec(
-        client_id=fields.text("client_id"),
+        client_id=client_id,
         name=fields.text("name") or "",
         scopes=scopes,
         default_scopes=fields.texts("default_scopes"),
         audiences=fields.texts("audiences") or (),
         claims=fields.obj("claims") or {},
         lifetime=fields.lifetime("lifetime"),
-        rate_limit=fields.integer("rate_limit"),
+        rate_limit=fields.integer("rate_limit", nullable=True),
         reuse_tokens=bool(fields.flag("reuse_tokens")),
         secret_expires_at=_expires_at(fields, "secret_expires_in", now),
     )
@@ -135,7 +145,7 @@ def _changes(data: dict[str, Any], client: Client) -> service.ClientChanges:
     fields = Fields(data)
     claims = fields.obj("claims")
     rate_limit_given = fields.has("rate_limit")
-    rate_limit = fields.integer("rate_limit")
+    rate_limit = fields.integer("rate_limit", nullable=True)
     what = service.ClientChanges(
         name=fields.text("name"),
         scopes=fields.texts("scopes"),
@@ -161,6 +171,8 @@ async def update_client(request: Request) -> Response:
     data = await json_object(request)
     client = await _existing(caller, request.path_params["client_id"])
     what = _changes(data, client)
+    if what.enabled is False:
+        _not_itself(caller, client.client_id, "disable")
     revision = expected_revision(request, client)
     now = int(time.time())
     changed = await run(lambda: service.update_client(caller.changes, client.client_id, what, now, expected_revision=revision))
@@ -170,6 +182,7 @@ async def update_client(request: Request) -> Response:
 async def delete_client(request: Request) -> Response:
     caller = await authorise(request, CLIENTS_WRITE)
     client = await _existing(caller, request.path_params["client_id"])
+    _not_itself(caller, client.client_id, "delete")
     revision = expected_revision(request, client)
     now = int(time.time())
     await run(lambda: service.delete_client(caller.changes, client.client_id, now, expected_revision=revision))
@@ -204,5 +217,6 @@ async def revoke_tokens(request: Request) -> Response:
     fields = Fields(await json_object(request, empty_ok=True))
     fields.done()
     client_id = request.path_params["client_id"]
+    _not_itself(caller, client_id, "revoke the tokens of")
     instant = await run(revoke_client_tokens, caller.changes, client_id)
     return json_response({"client_id": client_id, "tokens_not_before": instant})

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tokensmith.admin.authorisation import KEYS_READ, KEYS_WRITE, authorise
-from tokensmith.admin.bodies import Fields, json_object
+from tokensmith.admin.bodies import Fields, invalid, json_object
 from tokensmith.admin.calls import json_response, run
 from tokensmith.domain.audit import rotation_summary
 from tokensmith.domain.keys import SigningKey
@@ -44,5 +44,7 @@ async def rotate(request: Request) -> Response:
     fields = Fields(await json_object(request, empty_ok=True))
     algorithm = fields.text("algorithm")
     fields.done()
+    if algorithm == "":
+        invalid("algorithm must name one (RS256, PS256, ES256, EdDSA); leave it out for TOKENSMITH_SIGNING_ALGORITHM")
     rotation = await run(rotate_keys, caller.changes, algorithm)
     return json_response(rotation_summary(rotation))

@@ -8,11 +8,13 @@ from typing import Any
 
 from tokensmith.admin import audit, clients, keys, stats
 from tokensmith.admin.authorisation import ADMIN_SCOPE, AUDIT_READ, CLIENTS_READ, CLIENTS_WRITE, KEYS_READ, KEYS_WRITE, SCOPES, STATS_READ
+from tokensmith.admin.bodies import MAX_ADMIN_BODY_BYTES
 from tokensmith.admin.problems import AdminProblem
 from tokensmith.console import routes as console
 from tokensmith.domain.audit import AuditAction
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
+from tokensmith.domain.scopes import _SCOPE_TOKEN as SCOPE_TOKEN
 from tokensmith.http.errors import PROBLEM_JSON, allow_value
 
 Schema = dict[str, Any]
@@ -26,7 +28,10 @@ def _ref(name: str) -> Schema:
 
 
 _NULLABLE_INT = {"oneOf": [{"type": "integer"}, {"enum": [None]}]}
+# A filter holds no control character (admin/bodies.py query_text).
+_FILTER = {"type": "string", "minLength": 1, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_SCOPES = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": f"^{SCOPE_TOKEN.pattern}$"}}
 _CLIENT_ID = {"type": "string", "minLength": 1, "maxLength": MAX_CLIENT_ID_LENGTH, "pattern": "^[!-~]+$"}
 _LIFETIME = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}], "description": "Seconds, or 'HH:MM Area/City'."}
 
@@ -37,7 +42,7 @@ def schemas() -> Schema:
         "required": ["secret_id", "kind", "created_at", "expires_at", "live"],
         "properties": {
             "secret_id": {"type": "string"},
-            "kind": {"type": "string", "enum": ["generated", "imported"]},
+            "kind": {"type": "string", "description": "How the secret is kept (hmac-sha256 for generated, argon2id for imported)."},
             "created_at": {"type": "integer"},
             "expires_at": _NULLABLE_INT,
             "live": {"type": "boolean"},
@@ -64,8 +69,8 @@ def schemas() -> Schema:
         },
     }
     fields: Schema = {
-        "name": {"type": "string"},
-        "scopes": _STRINGS,
+        "name": {"type": "string", "maxLength": 200},
+        "scopes": _SCOPES,
         "default_scopes": _STRINGS,
         "audiences": _STRINGS,
         "claims": {"type": "object", "description": "Custom claims (the whole set; docs/clients.md)."},
@@ -187,8 +192,16 @@ def _operation(
 ) -> Callable[[Any], Schema]:
     def describe(_limits: Any) -> Schema:
         responses: Schema = {**ok, **_AUTH_RESPONSES}
-        for problem in (AdminProblem.INVALID, *problems):
+        extra = (AdminProblem.MALFORMED, AdminProblem.UNSUPPORTED_MEDIA_TYPE) if body is not None else ()
+        for problem in (AdminProblem.INVALID, *problems, *extra):
             responses.setdefault(str(problem.status), _problem(problem.value[1]))
+        if body is not None:
+            responses.setdefault("413", _problem(f"The body is over {MAX_ADMIN_BODY_BYTES} bytes."))
+            responses.setdefault("408", _problem("The body did not arrive in time."))
+        responses["422"] = _problem(
+            "`urn:tokensmith:problem:invalid`: a field of the wrong type, unknown or missing; "
+            "`urn:tokensmith:problem:refused`: well-formed values a rule for clients refuses (as the command line does)."
+        )
         operation: Schema = {
             "tags": [TAG],
             "operationId": operation_id,
@@ -225,10 +238,10 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
     (clients.COLLECTION, "GET"): _operation(
         "adminListClients", "List clients", CLIENTS_READ, {"200": _json("A page of clients, by client id.", _ref("AdminClientPage"))},
         parameters=[
-            _query("q", {"type": "string", "minLength": 1, "maxLength": 255}, "Part of the client id or name (any case)."),
+            _query("q", {**_FILTER, "maxLength": 255}, "Part of the client id or name (any case)."),
             _query("enabled", {"type": "string", "enum": ["true", "false"]}, "Enabled or disabled clients only."),
-            _query("scope", {"type": "string", "minLength": 1, "maxLength": 255}, "Clients that may ask for this scope."),
-            _query("cursor", {"type": "string", "minLength": 1, "maxLength": 128}, "`next_cursor` of the previous page."),
+            _query("scope", {**_FILTER, "maxLength": 255}, "Clients that may ask for this scope."),
+            _query("cursor", {**_FILTER, "maxLength": 128}, "`next_cursor` of the previous page."),
             _LIMIT,
         ],
     ),
@@ -248,12 +261,12 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
     ),
     (clients.ITEM, "PATCH"): _operation(
         "adminUpdateClient", "Change a client", CLIENTS_WRITE, {"200": {**_json("The changed client.", _ref("AdminClient")), "headers": _ETAG}},
-        problems=(*_NOT_FOUND, AdminProblem.PRECONDITION_FAILED, AdminProblem.MALFORMED, AdminProblem.UNSUPPORTED_MEDIA_TYPE),
+        problems=(*_NOT_FOUND, AdminProblem.PRECONDITION_FAILED, AdminProblem.CONFLICT),
         body=_ref("AdminClientChanges"), body_required=True, parameters=[_CLIENT, _IF_MATCH],
     ),
     (clients.ITEM, "DELETE"): _operation(
         "adminDeleteClient", "Delete a client and its secrets", CLIENTS_WRITE, _NO_BODY,
-        problems=(*_NOT_FOUND, AdminProblem.PRECONDITION_FAILED), parameters=[_CLIENT, _IF_MATCH],
+        problems=(*_NOT_FOUND, AdminProblem.PRECONDITION_FAILED, AdminProblem.CONFLICT), parameters=[_CLIENT, _IF_MATCH],
     ),
     (clients.SECRETS, "POST"): _operation(
         "adminAddSecret", "Give a client another secret", CLIENTS_WRITE, {"201": _json("The secret (shown this once).", _ref("AdminSecretCreated"))},
@@ -267,7 +280,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
     (clients.REVOKE_TOKENS, "POST"): _operation(
         "adminRevokeClientTokens", "Revoke every token of a client issued up to now", CLIENTS_WRITE,
         {"200": _json("The client's new tokens_not_before.", {"type": "object", "required": ["client_id", "tokens_not_before"], "properties": {"client_id": {"type": "string"}, "tokens_not_before": {"type": "integer"}}})},
-        problems=_NOT_FOUND, parameters=[_CLIENT],
+        problems=(*_NOT_FOUND, AdminProblem.CONFLICT), parameters=[_CLIENT],
+        description="409 for the caller's own client: an admin client does not lock itself out.",
     ),
     (keys.COLLECTION, "GET"): _operation(
         "adminListKeys", "The signing key ring", KEYS_READ,
@@ -283,8 +297,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
         "adminAuditLog", "The audit log, newest first", AUDIT_READ,
         {"200": _json("A page of events.", {"type": "object", "required": ["items", "next_cursor"], "properties": {"items": {"type": "array", "items": _ref("AdminAuditEvent")}, "next_cursor": _NULLABLE_INT}})},
         parameters=[
-            _query("actor", {"type": "string", "minLength": 1, "maxLength": 128}, "Who made the change: `client:ID`, `person:NAME`, or an OS user."),
-            _query("client", {"type": "string", "minLength": 1, "maxLength": 255}, "The event's subject: a client id, `key-ring`, `console:NAME`."),
+            _query("actor", {**_FILTER, "maxLength": 128}, "Who made the change: `client:ID`, `person:NAME`, or an OS user."),
+            _query("client", {**_FILTER, "maxLength": 255}, "The event's subject: a client id, `key-ring`, `console:NAME`."),
             _query("action", {"type": "string", "enum": [action.value for action in AuditAction]}, "One kind of event."),
             _query("since", {"type": "integer", "minimum": 0, "maximum": audit.MAX_INSTANT}, "From this instant (epoch seconds)."),
             _query("until", {"type": "integer", "minimum": 0, "maximum": audit.MAX_INSTANT}, "Up to this instant (epoch seconds)."),

@@ -12,7 +12,12 @@ class AdminProblem(Enum):
     INSUFFICIENT_SCOPE = (403, "The token does not have the scope this route needs")
     CSRF = (403, "A console write needs the session's X-CSRF-Token header")
     MALFORMED = (400, "The request body is not a JSON object")
+    # The request's shape: a field of the wrong type, unknown, missing (what the
+    # OpenAPI document says too).
     INVALID = (422, "The request's fields are not valid")
+    # Well-formed values that a rule of the domain refuses (domain/registration.py),
+    # in the same words as the command line's refusal.
+    REFUSED = (422, "The values given break a rule for clients")
     NOT_FOUND = (404, "No such resource")
     CONFLICT = (409, "The resource already exists")
     IDEMPOTENCY_KEY_REUSED = (422, "The Idempotency-Key was used for a different request")

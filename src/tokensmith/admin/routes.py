@@ -1,37 +1,53 @@
-"""The admin API's and the console's routes, mounted by http/app.py."""
+"""The admin API's and the console's routes, mounted by http/app.py. A path taking
+several methods is one route, so a 405 lists all of them in Allow."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tokensmith.admin import audit, clients, keys, stats
 from tokensmith.console import routes as console
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _route(path: str, **endpoints: Endpoint) -> Route:
+    by_method = {method.upper(): endpoint for method, endpoint in endpoints.items()}
+    if len(by_method) == 1:
+        (method, endpoint), = by_method.items()
+        return Route(path, endpoint, methods=[method])
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await by_method[method](request)
+
+    return Route(path, dispatch, methods=list(by_method))
+
 
 def admin_routes() -> list[Route]:
     return [
-        Route(clients.COLLECTION, clients.list_clients, methods=["GET"]),
-        Route(clients.COLLECTION, clients.create_client, methods=["POST"]),
-        Route(clients.ITEM, clients.get_client, methods=["GET"]),
-        Route(clients.ITEM, clients.update_client, methods=["PATCH"]),
-        Route(clients.ITEM, clients.delete_client, methods=["DELETE"]),
-        Route(clients.SECRETS, clients.add_secret, methods=["POST"]),
-        Route(clients.SECRET, clients.remove_secret, methods=["DELETE"]),
-        Route(clients.REVOKE_TOKENS, clients.revoke_tokens, methods=["POST"]),
-        Route(keys.COLLECTION, keys.list_keys, methods=["GET"]),
-        Route(keys.ROTATE, keys.rotate, methods=["POST"]),
-        Route(audit.COLLECTION, audit.list_events, methods=["GET"]),
-        Route(stats.PATH, stats.token_stats, methods=["GET"]),
+        _route(clients.COLLECTION, get=clients.list_clients, post=clients.create_client),
+        _route(clients.ITEM, get=clients.get_client, patch=clients.update_client, delete=clients.delete_client),
+        _route(clients.SECRETS, post=clients.add_secret),
+        _route(clients.SECRET, delete=clients.remove_secret),
+        _route(clients.REVOKE_TOKENS, post=clients.revoke_tokens),
+        _route(keys.COLLECTION, get=keys.list_keys),
+        _route(keys.ROTATE, post=keys.rotate),
+        _route(audit.COLLECTION, get=audit.list_events),
+        _route(stats.PATH, get=stats.token_stats),
     ]
 
 
 def console_routes() -> list[Route]:
     """The console's pages, its files and its session (console/routes.py)."""
     return [
-        Route(console.PAGE, console.console_page, methods=["GET"]),
-        Route(console.LOGIN, console.login_page, methods=["GET"]),
-        Route(console.LOGIN, console.log_in, methods=["POST"]),
-        Route(console.SESSION, console.current_session, methods=["GET"]),
-        Route(console.LOGOUT, console.log_out, methods=["POST"]),
-        Route(console.ASSETS, console.asset, methods=["GET"]),
+        _route(console.PAGE, get=console.console_page),
+        _route(console.LOGIN, get=console.login_page, post=console.log_in),
+        _route(console.SESSION, get=console.current_session),
+        _route(console.LOGOUT, post=console.log_out),
+        _route(console.ASSETS, get=console.asset),
     ]
