@@ -13,6 +13,7 @@ WRITES = [
     ("POST", "/admin/v1/clients/victim/secrets"),
     ("POST", "/admin/v1/clients/victim/revoke-tokens"),
     ("POST", "/admin/v1/keys/rotate"),
+    ("POST", "/admin/v1/revocations"),
 ]
 BODIES = [
     (b"{not json", "application/json", 400),

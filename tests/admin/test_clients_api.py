@@ -240,3 +240,19 @@ def test_unknown_clients_are_404_everywhere(admin: Admin) -> None:
         response = admin.call(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_operator_revokes_one_leaked_token(admin: Admin) -> None:
+    secret = str(created(admin, "leaky", "read")["client_secret"])
+    leaked, kept = (get_token(admin.http, "leaky", secret, "read") for _ in range(2))
+    response = admin.call("POST", "/admin/v1/revocations", json={"token": leaked})
+    assert response.status_code == 200, response.text
+    assert response.json()["client_id"] == "leaky" and response.json()["already_revoked"] is False
+    introspect = lambda token: admin.http.post("/oauth2/introspect", data={"token": token}, auth=("leaky", secret)).json()["active"]  # noqa: E731
+    assert introspect(leaked) is False and introspect(kept) is True
+    assert admin.call("POST", "/admin/v1/revocations", json={"token": leaked}).json()["already_revoked"] is True
+    events = _audit(admin, client="leaky", action="client.token_revoked")
+    assert len(events) == 1 and events[0]["actor"] == "client:ops" and leaked not in str(events)
+    forged = leaked[:-4] + ("AAAA" if not leaked.endswith("AAAA") else "BBBB")
+    refused = admin.call("POST", "/admin/v1/revocations", json={"token": forged})
+    assert refused.status_code == 422 and refused.json()["type"] == "urn:tokensmith:problem:refused" and forged not in refused.text

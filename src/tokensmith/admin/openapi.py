@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tokensmith.admin import audit, clients, keys, stats
+from tokensmith.admin import audit, clients, keys, revocations, stats
 from tokensmith.admin.authorisation import ADMIN_SCOPE, AUDIT_READ, CLIENTS_READ, CLIENTS_WRITE, KEYS_READ, KEYS_WRITE, SCOPES, STATS_READ
 from tokensmith.admin.bodies import MAX_ADMIN_BODY_BYTES
 from tokensmith.admin.problems import AdminProblem
@@ -282,6 +282,13 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
         {"200": _json("The client's new tokens_not_before.", {"type": "object", "required": ["client_id", "tokens_not_before"], "properties": {"client_id": {"type": "string"}, "tokens_not_before": {"type": "integer"}}})},
         problems=(*_NOT_FOUND, AdminProblem.CONFLICT), parameters=[_CLIENT],
         description="409 for the caller's own client: an admin client does not lock itself out.",
+    ),
+    (revocations.COLLECTION, "POST"): _operation(
+        "adminRevokeToken", "Revoke one token (a leaked one)", CLIENTS_WRITE,
+        {"200": _json("The token's jti and client; `already_revoked` when it was.", {"type": "object", "required": ["jti", "client_id", "expires_at", "already_revoked"]})},
+        body={"type": "object", "required": ["token"], "additionalProperties": False, "properties": {"token": {"type": "string", "minLength": 1, "maxLength": 8192}}},
+        body_required=True,
+        description="422 `refused` for a token this server did not issue or that has expired already.",
     ),
     (keys.COLLECTION, "GET"): _operation(
         "adminListKeys", "The signing key ring", KEYS_READ,

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tokensmith.admin import audit, clients, keys, stats
+from tokensmith.admin import audit, clients, keys, revocations, stats
 from tokensmith.console import routes as console
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -35,6 +35,7 @@ def admin_routes() -> list[Route]:
         _route(clients.SECRETS, post=clients.add_secret),
         _route(clients.SECRET, delete=clients.remove_secret),
         _route(clients.REVOKE_TOKENS, post=clients.revoke_tokens),
+        _route(revocations.COLLECTION, post=revocations.revoke),
         _route(keys.COLLECTION, get=keys.list_keys),
         _route(keys.ROTATE, post=keys.rotate),
         _route(audit.COLLECTION, get=audit.list_events),

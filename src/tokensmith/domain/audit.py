@@ -27,6 +27,7 @@ class AuditAction(str, Enum):
     SECRET_ADDED = "client.secret_added"
     SECRET_REMOVED = "client.secret_removed"
     TOKENS_REVOKED = "client.tokens_revoked"
+    TOKEN_REVOKED = "client.token_revoked"  # one token, by an operator (the admin API)
     KEYS_ROTATED = "keys.rotated"
     KEY_REMOVED = "keys.removed"
     CONSOLE_LINK_ISSUED = "console.link_issued"
