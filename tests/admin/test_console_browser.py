@@ -31,6 +31,8 @@ def _login_link(admin: Admin) -> str:
 def test_an_operator_manages_a_client_in_the_console(admin: Admin, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     link = _login_link(admin)
     page.goto(link)
     page.wait_for_url("**/console")
@@ -79,6 +81,9 @@ def test_an_operator_manages_a_client_in_the_console(admin: Admin, browser: Any)
     page.locator("#issued-chart polyline").first.wait_for()
     _shoot(page, "activity")
     context.close()
+    # Everything the pages loaded or asked for came from this server (no CDN: works offline).
+    assert requested and all(url.startswith(admin.server.url + "/") for url in requested), requested
+    assert any(url.endswith("/console/static/console.js") for url in requested)
 
     # The same link in a fresh browser: refused, and no session.
     again = browser.new_context()
