@@ -44,3 +44,21 @@ def test_bad_audit_queries_are_422(admin: Admin) -> None:
         response = admin.call("GET", "/admin/v1/audit", params=params)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["status"] == 422
+
+
+def test_token_stats_count_per_client(admin: Admin) -> None:
+    """Summed over the hour's points: every token this node issued to the client, and
+    the refusals of it after it authenticated (a scope it may not ask for)."""
+    from tests.admin.conftest import get_token
+
+    secret = str(created(admin, "counted", "read")["client_secret"])
+    for _ in range(3):
+        get_token(admin.http, "counted", secret, "read")
+    assert admin.http.post("/v1/api/oauth/token", params={"scope": "write"}, auth=("counted", secret)).status_code == 401
+    response = admin.call("GET", "/admin/v1/stats/tokens")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["window_seconds"] == 3600 and body["points"]
+    issued = sum(point["issued"].get("counted", 0) for point in body["points"])
+    failures = sum(point["failures"].get("counted", 0) for point in body["points"])
+    assert (issued, failures) == (3, 1)
