@@ -63,19 +63,24 @@ def wrk(
     connections: int,
     rate: float | None = None,
     timeout_s: float = 10.0,
+    script: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    authorization: str | None = None,
 ) -> dict[str, Any]:
-    """One wrk run; returns its report plus the server's CPU use meanwhile."""
-    script = "paced.lua" if rate else "closed.lua"
+    """One wrk run; returns its report plus the server's CPU use meanwhile. `script`
+    replaces closed.lua (bodies.lua), `authorization` the server's own credentials."""
+    script = script or ("paced.lua" if rate else "closed.lua")
     threads = connections if rate else 1
     env = {
         **os.environ,
         "BENCH_WRK_DIR": str(WRK_DIR),
-        "BENCH_AUTH": server.authorization,
+        "BENCH_AUTH": server.authorization if authorization is None else authorization,
         "BENCH_BODY": endpoint.body,
         "BENCH_CTYPE": endpoint.content_type,
         "BENCH_SAMPLE_EVERY": "97",
         "BENCH_MAX_SAMPLES": "4" if rate else "12",
         "BENCH_CONNECTIONS": str(connections),
+        **(extra_env or {}),
     }
     if rate:
         env["BENCH_INTERVAL_US"] = str(connections / rate * 1e6)

@@ -79,6 +79,17 @@ class Settings(BaseSettings):
     # token for the same scopes and audience again while more than this fraction of
     # that token's lifetime is left (docs/configuration.md, "Token reuse").
     token_reuse_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Client assertions (private_key_jwt, RFC 7523; docs/clients.md): the longest an
+    # assertion may live (exp after iat), the clock skew tolerated, and whether its aud
+    # may be a token endpoint URL besides the issuer identifier (rfc7523bis §4 wants
+    # the issuer only; some clients still send the endpoint).
+    assertion_max_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
+    assertion_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    assertion_audience_token_endpoint: bool = False
+    # jtis of live assertions one process remembers without Redis (store/replay.py).
+    replay_cache_size: int = Field(default=500_000, ge=1000, le=10_000_000)
+    # How often a node writes when each credential was last used (store/last_used.py).
+    credential_use_write_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     # --- Several nodes (docs/deployment.md) ---
     # The shared store: connection pool per process, and bounds on every wait.
@@ -115,6 +126,21 @@ class Settings(BaseSettings):
     bruteforce_ipv6_prefix: int = Field(default=64, ge=32, le=128)
     # Peers whose X-Forwarded-For is believed (CIDRs, comma-separated); empty: none.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # --- Outbound fetches: jwks_uri, trusted issuers' discovery (tokensmith/outbound/) ---
+    # https to globally reachable addresses only, unless allowed here (DESIGN §9).
+    outbound_allow_http: bool = False
+    # Addresses or CIDR networks that may be fetched although private/loopback (comma-separated).
+    outbound_allowed_networks: Annotated[tuple[str, ...], NoDecode] = ()
+    outbound_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    outbound_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # A CA bundle trusted besides the public ones (certifi), for private PKI.
+    outbound_ca_file: str | None = None
+    # Fetched key sets: an unknown kid refreshes at most once per min_refresh; cached for
+    # max_age (an answer's Cache-Control max-age within [min_refresh, max_age]); the last
+    # good keys serve max_stale longer while the key host is unreachable.
+    jwks_min_refresh_seconds: float = Field(default=60.0, ge=1, le=86400)
+    jwks_max_age_seconds: float = Field(default=300.0, ge=1, le=86400)
+    jwks_max_stale_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
     metrics_enabled: bool = True
     # Who the command line records in the audit log; the OS user when unset.
     actor: str | None = Field(default=None, max_length=128)
@@ -147,6 +173,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"not an address or CIDR network: {entry!r}") from None
         return value
+
+    @field_validator("outbound_allowed_networks", mode="before")
+    @classmethod
+    def _split_outbound_networks(cls, value: Any) -> Any:
+        return cls._split_proxies(value)  # the same comma-separated list of networks
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _outbound_networks_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return cls._proxies_are_networks(value)
 
     @field_validator("issuer")
     @classmethod

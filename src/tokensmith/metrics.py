@@ -44,7 +44,15 @@ tokens_refused = Counter(
     ["endpoint", "reason", "client_id"],
 )
 authentication_failures = Counter(
-    "tokensmith_authentication_failures", "Failed client authentications.", ["endpoint"]
+    "tokensmith_authentication_failures",
+    "Failed client authentications, by method and reason (never by client id: the id may be unknown).",
+    ["endpoint", "method", "reason"],
+)
+client_authentications = Counter(
+    "tokensmith_client_authentications", "Successful client authentications, by method.", ["method"]
+)
+replay_checks = Counter(
+    "tokensmith_replay_checks_unanswered", "Assertion replay checks that could not be answered (refused for now).", ["result"]
 )
 throttled = Counter(
     "tokensmith_throttled", "Requests refused with 429.", ["endpoint", "kind"]
@@ -72,6 +80,11 @@ store_errors = Counter(
 redis_errors = Counter("tokensmith_redis_errors", "Redis calls that failed or timed out.", ["operation"])
 invalidations = Counter(
     "tokensmith_fanout_events_received", "Events received from other nodes through Redis.", ["kind"]
+)
+outbound_fetches = Counter(
+    "tokensmith_outbound_fetches",
+    "Fetches of registered URLs (jwks_uri, issuer discovery): ok, refused (by the outbound policy), failed.",
+    ["result"],
 )
 signing_key = Gauge(
     "tokensmith_signing_key",

@@ -13,18 +13,23 @@ from tokensmith.config import Settings
 from tokensmith.domain.key_encryption import KeyEncryption
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
+from tokensmith.outbound.key_sets import KeySets
 from tokensmith.store.audit import AuditRepository
 from tokensmith.store.availability import StoreGate, StoreUnavailable
-from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens
+from tokensmith.store.cache import ClientCache, KeyRingCache, RevokedTokens, TrustCache
 from tokensmith.store.clients import ClientRepository
 from tokensmith.store.database import create_engine
 from tokensmith.store.fanout import Event, EventKind, FanoutListener, announce
 from tokensmith.store.kek_source import load_kek
 from tokensmith.store.keys import KeyRepository
+from tokensmith.store.last_used import LastUsed
 from tokensmith.store.redis_link import RedisLink, redis_errors
+from tokensmith.store.replay import ReplayCache
 from tokensmith.store.reuse import TokenReuse
 from tokensmith.store.revocations import RevocationRepository
 from tokensmith.store.throttle import BruteForceGuard, IssuanceLimiter
+from tokensmith.store.trusts import TrustRepository
+from tokensmith.store.usage import CredentialUses
 
 
 @dataclass
@@ -37,6 +42,11 @@ class Node:
     client_cache: ClientCache
     key_cache: KeyRingCache
     checker: SecretChecker
+    # Clients without shared secrets (DESIGN.md §9): trusted issuers, cached like
+    # clients (same TTL and staleness bound), and when each credential was last used.
+    trusts: TrustRepository
+    trust_cache: TrustCache
+    credential_uses: CredentialUses
     # Several nodes (docs/deployment.md): bounded store calls, Redis, throttles, audit.
     gate: StoreGate = field(default_factory=lambda: StoreGate(timeout=30.0, retry_seconds=0.0))
     redis: RedisLink | None = None
@@ -45,6 +55,10 @@ class Node:
     revoked: RevokedTokens = field(default_factory=RevokedTokens)
     audit: AuditRepository | None = None
     reuse: TokenReuse | None = None  # made in __post_init__ unless given
+    replay: ReplayCache = field(default_factory=lambda: ReplayCache(None))  # assertions' jtis
+    last_used: LastUsed = field(default_factory=LastUsed)  # credentials' last use, written in batches
+    # Public keys fetched from clients' jwks_uri and trusted issuers (outbound/: the SSRF guard).
+    key_sets: KeySets | None = None
 
     def __post_init__(self) -> None:
         if self.reuse is None:
@@ -69,6 +83,7 @@ class Node:
         encryption = KeyEncryption(load_kek(settings))
         clients = ClientRepository(engine)
         keys = KeyRepository(engine, encryption)
+        trusts = TrustRepository(engine)
         gate = StoreGate(settings.store_timeout_seconds, settings.store_retry_seconds)
         redis = None
         if settings.redis_url:
@@ -100,11 +115,16 @@ class Node:
             ),
             key_cache=KeyRingCache(keys, settings.key_cache_seconds, settings.retired_key_retention_seconds, gate=gate),
             checker=SecretChecker(encryption.secret_hash_key),
+            trusts=trusts,
+            trust_cache=TrustCache(trusts, settings.client_cache_seconds, gate=gate, max_stale=settings.client_max_stale_seconds),
+            credential_uses=CredentialUses(engine),
             gate=gate,
             redis=redis,
             bruteforce=BruteForceGuard(policy, redis, enabled=settings.bruteforce_enabled),
             issuance=IssuanceLimiter(redis),
             audit=AuditRepository(engine),
+            replay=ReplayCache(redis, capacity=settings.replay_cache_size),
+            key_sets=KeySets.from_settings(settings),
         )
 
     def fanout_listener(self) -> FanoutListener | None:
@@ -122,6 +142,8 @@ class Node:
     async def apply_event(self, event: Event) -> None:
         if event.kind is EventKind.CLIENT:
             self.client_cache.forget(event.subject)
+        elif event.kind is EventKind.TRUST:
+            self.trust_cache.forget(event.subject)
         elif event.kind is EventKind.KEYS:
             self.key_cache.invalidate()
             try:  # re-read now, so that no request waits for it
@@ -138,6 +160,7 @@ class Node:
     async def rejoin_fanout(self) -> None:
         """After (re)subscribing: announcements may have been missed meanwhile."""
         self.client_cache.clear()
+        self.trust_cache.clear()
         self.key_cache.invalidate()
         try:
             await self.bruteforce.load_active_blocks()

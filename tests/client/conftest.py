@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.clock import FakeClock
 from tests.support.stub_server import Recorded, Response, StubHTTPServer
-from tokensmith.client import ClientCredentialsAuth
+from tokensmith.client import JWT_BEARER_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE, ClientCredentialsAuth
 
 # Characters that break naive "id:secret" Basic encoding (RFC 6749 §2.3.1).
 CLIENT_ID = "orders:svc client"
@@ -30,7 +30,10 @@ class TokenServer(StubHTTPServer):
     Real HTTP on 127.0.0.1:<free port>. Knobs: ``expires_in`` (standard
     endpoint, seconds), ``seed_exp`` (seed endpoint, epoch seconds), ``delay``
     (seconds the token endpoints take), ``refuse`` (an error response to
-    return instead of a token) and ``always_401`` for the API.
+    return instead of a token), ``echo_assertion`` (refuse a client assertion,
+    quoting it back, as a careless server might) and ``always_401`` for the API.
+    A client assertion is accepted as it is: the tests read it back from the
+    recorded request and check it themselves.
     """
 
     # Exposed here so test modules never import from conftest.
@@ -48,6 +51,7 @@ class TokenServer(StubHTTPServer):
         self.refuse: tuple[int, dict[str, Any]] | None = None
         self.token_body: dict[str, Any] | None = None  # overrides the whole success body
         self.always_401 = False
+        self.echo_assertion = False
         self.valid_tokens: set[str] = set()
         self._counter = itertools.count(1)
         super().__init__(backlog=256)  # 50 concurrent connects must not overflow the backlog
@@ -80,9 +84,11 @@ class TokenServer(StubHTTPServer):
         form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
         if not self._authenticated(request, form):
             return 401, {"error": "invalid_client"}, {"WWW-Authenticate": 'Basic realm="token"'}
+        if self.echo_assertion and "client_assertion" in form:
+            return 401, {"error": "invalid_client", "error_description": f"rejected {form['client_assertion']}"}, {}
         if self.refuse is not None:
             return self.refuse[0], self.refuse[1], {}
-        if not seed and form.get("grant_type") != "client_credentials":
+        if not seed and form.get("grant_type") not in ("client_credentials", JWT_BEARER_GRANT_TYPE):
             return 400, {"error": "unsupported_grant_type"}, {}
         token = f"token-{next(self._counter)}"
         with self._lock:
@@ -99,6 +105,15 @@ class TokenServer(StubHTTPServer):
     def _authenticated(request: Recorded, form: dict[str, str]) -> bool:
         header = request.headers.get("authorization")
         in_body = "client_secret" in form
+        if form.get("grant_type") == JWT_BEARER_GRANT_TYPE:  # RFC 7523 §2.1: the assertion is the grant
+            return not header and not in_body and "client_assertion" not in form and bool(form.get("assertion")) and form.get("client_id") == CLIENT_ID
+        if "client_assertion" in form:  # RFC 7521 §4.2, and nothing else
+            return (
+                not header
+                and not in_body
+                and form.get("client_assertion_type") == JWT_BEARER_ASSERTION_TYPE
+                and form.get("client_id") == CLIENT_ID
+            )
         if header and in_body:
             return False  # RFC 6749 §2.3: exactly one authentication method
         if header:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.services import fresh_redis_prefix, redis_problem, require
 from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
 from tokensmith.domain.audit import Actor
@@ -32,3 +33,11 @@ def changes(tmp_path: Path) -> Iterator[Changes]:
     notices: list[str] = []
     yield Changes(node, Actor("ops@example", "admin-host"), notices.append)
     node.engine.dispose()
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own (skipped without Redis, but under CI)."""
+    require("Redis", redis_problem())
+    with fresh_redis_prefix() as prefix:
+        yield prefix

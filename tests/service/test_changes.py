@@ -3,13 +3,10 @@ listens to (so caches drop it at once), and a notice, not a failure, without Red
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.service.conftest import make_node
-from tests.support.services import REDIS_URL, fresh_redis_prefix, redis_problem, require
+from tests.support.services import REDIS_URL
 from tokensmith.domain.audit import Actor
 from tokensmith.service.changes import Changes
 from tokensmith.service.clients import ClientSpec, create_client, set_enabled
@@ -17,13 +14,6 @@ from tokensmith.service.keys import ensure_signing_key, remove_key
 from tokensmith.store.fanout import Event, EventKind
 
 NOW = 1_750_000_000
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    require("Redis", redis_problem())
-    with fresh_redis_prefix() as prefix:
-        yield prefix
 
 
 def test_client_and_key_changes_are_announced_to_every_node(tmp_path: Path, prefix: str) -> None:

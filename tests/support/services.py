@@ -16,6 +16,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -28,14 +29,17 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def skip_unless_ci(message: str, ci_hint: str) -> NoReturn:
+    """Skips the test with `message`; under CI=true fails it, adding `ci_hint`."""
+    if in_ci():
+        pytest.fail(f"{message}; CI=true requires it{ci_hint}", pytrace=False)
+    pytest.skip(message)
+
+
 def require(service: str, problem: str | None) -> None:
     """Skips (or, under CI, fails) the test when `problem` says the service is missing."""
-    if problem is None:
-        return
-    message = f"{service} is not available ({problem})"
-    if in_ci():
-        pytest.fail(f"{message}; CI=true requires it (.ci/run must start it)", pytrace=False)
-    pytest.skip(message)
+    if problem is not None:
+        skip_unless_ci(f"{service} is not available ({problem})", " (.ci/run must start it)")
 
 
 def postgres_problem() -> str | None:

@@ -33,9 +33,17 @@ REVOKE_TOKENS = ITEM + "/revoke-tokens"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
-def _client_response(client: Client, status: int = 200, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
+def _client_response(
+    client: Client,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    uses: dict[str, int] | None = None,
+) -> Response:
+    """The client as `clients show --json` shows it; with `uses`, when each of its
+    credentials was last used."""
     now = int(time.time())
-    body = {**(extra or {}), **describe(client, now)}
+    body = {**(extra or {}), **describe(client, now, uses)}
     return json_response(body, status, {"etag": etag(client), **(headers or {})})
 
 
@@ -117,7 +125,8 @@ async def create_client(request: Request) -> Response:
         client, secret = await run(service.create_client, caller.changes, spec, now, claim)
     except (service.IdempotencyKeyUsed, sa.exc.IntegrityError):
         return await _replay(caller, claim)
-    extra = {"client_secret": secret.text, "secret_id": secret.stored.secret_id}
+    # A private_key_jwt or federated client has no secret: nothing to show once.
+    extra = {} if secret is None else {"client_secret": secret.text, "secret_id": secret.stored.secret_id}
     return _client_response(client, 201, extra, {"location": f"{PREFIX}/{client.client_id}"})
 
 
@@ -138,7 +147,9 @@ async def _replay(caller: Caller, claim: service.IdempotencyClaim | None) -> Res
 
 async def get_client(request: Request) -> Response:
     caller = await authorise(request, CLIENTS_READ)
-    return _client_response(await _existing(caller, request.path_params["client_id"]))
+    client = await _existing(caller, request.path_params["client_id"])
+    uses = await run(service.credential_uses, caller.changes, client.client_id)
+    return _client_response(client, uses=uses)
 
 
 def _changes(data: dict[str, Any], client: Client) -> service.ClientChanges:

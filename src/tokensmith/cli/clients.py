@@ -1,4 +1,5 @@
-"""`tokensmith clients …`: register clients, change them, give and take secrets."""
+"""`tokensmith clients …`: register clients, change them, give and take secrets,
+keys and federated credentials."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import json
 import re
 import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 import orjson
 
 from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
+from tokensmith.domain.client_keys import MAX_JWKS_BYTES, AuthMethod
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
 from tokensmith.service import clients as service
-from tokensmith.service.descriptions import describe, describe_secret
+from tokensmith.service.descriptions import describe, describe_federation, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
 
 _DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
@@ -59,6 +63,31 @@ def parse_expiry(text: str | None, now: int) -> int | None:
     return now + seconds
 
 
+# A JWKS file may be pretty-printed; the document itself is bounded by keys_of_jwks.
+MAX_JWKS_FILE_BYTES = 4 * MAX_JWKS_BYTES
+AUTH_METHODS = click.Choice([method.value for method in AuthMethod])
+
+
+def read_jwks_file(path: str | None) -> Mapping[str, Any] | None:
+    """The JSON document in the file, checked as a JWKS later by the domain."""
+    if path is None:
+        return None
+    try:
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_JWKS_FILE_BYTES + 1)
+    except OSError as exc:
+        fail(f"cannot read the JWKS file {path}: {exc.strerror or exc}")
+    if len(data) > MAX_JWKS_FILE_BYTES:
+        fail(f"the JWKS file {path} is larger than {MAX_JWKS_FILE_BYTES} bytes")
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        fail(f"the JWKS file {path} is not JSON")
+    if not isinstance(document, dict):
+        fail(f"the JWKS file {path} does not hold a JSON object")
+    return document
+
+
 def emit(data: Any, as_json: bool) -> None:
     if as_json:
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
@@ -96,6 +125,13 @@ def clients() -> None:
     "--reuse-tokens", is_flag=True,
     help="Answer a repeated request (same scopes and audience) with the client's last token while it has most of its lifetime left.",
 )  # fmt: skip
+@click.option(
+    "--auth-method", type=AUTH_METHODS, default=AuthMethod.CLIENT_SECRET_BASIC.value, show_default=True,
+    help="How the client authenticates: with a secret, with assertions signed by its key (private_key_jwt), "
+    "or with a platform token (federated; see `clients federate`).",
+)  # fmt: skip
+@click.option("--jwks-file", default=None, help="private_key_jwt: a file holding the client's public keys (a JWKS).")
+@click.option("--jwks-uri", default=None, help="private_key_jwt: where the client publishes its public keys (a JWKS).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def create(
@@ -110,9 +146,17 @@ def create(
     secret_expires_in: str | None,
     rate_limit: int | None,
     reuse_tokens: bool,
+    auth_method: str,
+    jwks_file: str | None,
+    jwks_uri: str | None,
     as_json: bool,
 ) -> None:
-    """Register a client and print its secret (shown this once)."""
+    """Register a client and print its secret (shown this once); a private_key_jwt or
+    federated client gets none."""
+    method = AuthMethod(auth_method)
+    if secret_stdin and not method.uses_secrets:
+        fail(f"a {method.value} client has no secret to import")
+    jwks = read_jwks_file(jwks_file)
     node = prepared_node()
     now = int(time.time())
     imported = read_secret_from_stdin() if secret_stdin else None
@@ -128,12 +172,18 @@ def create(
         reuse_tokens=reuse_tokens,
         imported_secret=imported,
         secret_expires_at=parse_expiry(secret_expires_in, now),
+        auth_method=method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
     )
     try:
         client, secret = service.create_client(changes_on(node), spec, now)
     except service.ClientAlreadyExists as exc:
         fail(f"a client {str(exc)!r} already exists")
     shown = describe(client, now)
+    if secret is None:
+        emit({"client_id": client.client_id, **shown}, as_json)
+        return
     output = {"client_id": client.client_id, "client_secret": secret.text, "secret_id": secret.stored.secret_id, **shown}
     if imported is not None:
         del output["client_secret"]  # the caller already has it; never echo it back
@@ -163,12 +213,13 @@ def list_clients(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def show(client_id: str, as_json: bool) -> None:
-    """Show one client (never its secrets, which are not kept)."""
+    """Show one client (never its secrets, which are not kept), with when each of its
+    secrets, keys and federated credentials was last used."""
     node = prepared_node()
     client = node.clients.get(client_id)
     if client is None:
         fail(f"no client {client_id!r}")
-    emit(describe(client, int(time.time())), as_json)
+    emit(describe(client, int(time.time()), node.credential_uses.for_client(client_id)), as_json)
 
 
 @clients.command()
@@ -184,6 +235,10 @@ def show(client_id: str, as_json: bool) -> None:
 @click.option("--rate-limit", type=int, default=None, help="At most this many tokens per minute.")
 @click.option("--no-rate-limit", is_flag=True, help="Remove the client's issuance limit.")
 @click.option("--reuse-tokens/--no-reuse-tokens", default=None, help="Turn token reuse on or off (docs/configuration.md).")
+@click.option("--auth-method", type=AUTH_METHODS, default=None, help="Change how the client authenticates.")
+@click.option("--jwks-file", default=None, help="private_key_jwt: replace the client's public keys with this JWKS.")
+@click.option("--jwks-uri", default=None, help="private_key_jwt: take the client's public keys from this URI instead.")
+@click.option("--remove-secrets", is_flag=True, help="With a change away from secrets: remove the client's live secrets too.")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def update(
@@ -199,12 +254,19 @@ def update(
     rate_limit: int | None,
     no_rate_limit: bool,
     reuse_tokens: bool | None,
+    auth_method: str | None,
+    jwks_file: str | None,
+    jwks_uri: str | None,
+    remove_secrets: bool,
     as_json: bool,
 ) -> None:
     """Change a client's settings."""
-    node = prepared_node()
     if rate_limit is not None and no_rate_limit:
         fail("give --rate-limit or --no-rate-limit, not both")
+    if jwks_file is not None and jwks_uri is not None:
+        fail("give --jwks-file or --jwks-uri, not both")
+    jwks = read_jwks_file(jwks_file)
+    node = prepared_node()
     what = service.ClientChanges(
         name=name,
         scopes=scopes or None,
@@ -216,6 +278,10 @@ def update(
         rate_limit=rate_limit,
         clear_rate_limit=no_rate_limit,
         reuse_tokens=reuse_tokens,
+        auth_method=AuthMethod(auth_method) if auth_method is not None else None,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        remove_secrets=remove_secrets,
     )
     now = int(time.time())
     emit(describe(service.update_client(changes_on(node), client_id, what, now), now), as_json)
@@ -300,3 +366,36 @@ def secret_remove(client_id: str, secret_id: str) -> None:
     if not service.remove_secret(changes_on(node), client_id, secret_id, int(time.time())):
         fail(f"client {client_id!r} has no secret {secret_id!r}")
     click.echo(f"secret {secret_id} removed from {client_id}")
+
+
+@clients.command()
+@click.argument("client_id")
+@click.option("--trust", "trust", required=True, help="The trusted issuer whose tokens the client presents (`tokensmith trust add`).")
+@click.option("--subject", required=True, help="The token's exact `sub` (e.g. system:serviceaccount:NAMESPACE:NAME).")
+@click.option(
+    "--condition", "conditions", multiple=True,
+    help="CLAIM=PATTERN: a claim (dotted path, e.g. kubernetes.io.namespace) whose string value must match the glob (repeat).",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def federate(client_id: str, trust: str, subject: str, conditions: tuple[str, ...], as_json: bool) -> None:
+    """Let a federated client authenticate with tokens of a trusted issuer; prints the
+    federated credential's id."""
+    node = prepared_node()
+    federation = service.federate(changes_on(node), client_id, trust, subject, conditions, int(time.time()))
+    if as_json:
+        emit({"client_id": client_id, **describe_federation(federation)}, True)
+    else:
+        click.echo(federation.federation_id)
+
+
+@clients.command()
+@click.argument("client_id")
+@click.argument("federation_id")
+@user_errors
+def unfederate(client_id: str, federation_id: str) -> None:
+    """Remove one of a client's federated credentials."""
+    node = prepared_node()
+    if not service.unfederate(changes_on(node), client_id, federation_id, int(time.time())):
+        fail(f"client {client_id!r} has no federated credential {federation_id!r}")
+    click.echo(f"federated credential {federation_id} removed from {client_id}")

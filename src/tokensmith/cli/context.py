@@ -19,6 +19,7 @@ from tokensmith.node import Node
 from tokensmith.service.changes import Changes
 from tokensmith.service.clients import ClientNotFound
 from tokensmith.service.keys import ensure_signing_key
+from tokensmith.service.trusts import TrustNotFound
 from tokensmith.store.database import upgrade
 from tokensmith.store.kek_source import auto_kek_path, load_kek
 from tokensmith.store.sqlite_files import StoreMissing, create_owner_only, require_store, restrict_modes
@@ -96,7 +97,7 @@ def user_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (UserError, ClientNotFound) as exc:
+        except (UserError, ClientNotFound, TrustNotFound) as exc:
             _exit(str(exc))
         except (ValueError, KeyEncryptionError) as exc:
             _exit(str(exc))

@@ -31,6 +31,7 @@ def demo(client_id: str) -> None:
         claims={"firstVisionId": "00000AUNAB"},  # the seed's example custom claim
     )
     _, secret = create_client(changes_on(node), spec, now)
+    assert secret is not None  # a client_secret_basic client always gets one
     text = secret.text
     url = f"{local_base_url(node.settings.host, node.settings.port)}/v1/api/oauth/token?scope=edit"
     click.echo(f"Demo client created.\n  client_id:     {client_id}\n  client_secret: {text}   (shown once)\n")

@@ -18,6 +18,7 @@ from tokensmith.cli.context import fail, load_settings, open_node, user_errors
 from tokensmith.cli.demo import demo
 from tokensmith.cli.keys import algorithm_note, keys
 from tokensmith.cli.metrics_dir import prepare_multiprocess_metrics
+from tokensmith.cli.trusts import trust
 from tokensmith.config import Settings
 from tokensmith.service.changes import Changes
 from tokensmith.service.keys import ensure_signing_key
@@ -134,6 +135,7 @@ cli.add_command(keys)
 cli.add_command(demo)
 cli.add_command(audit)
 cli.add_command(console)
+cli.add_command(trust)
 
 
 def main() -> None:

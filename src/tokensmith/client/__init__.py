@@ -9,24 +9,35 @@ Typical use::
     with httpx.Client(auth=auth) as api:
         api.get("https://api.example.com/orders")
 
-``requests`` works too (``session.auth = auth``) but is not required.
+``requests`` works too (``session.auth = auth``) but is not required. Without a
+shared secret: ``ClientCredentialsAuth(url, "my-client", assertion=PrivateKeyJWT(key))``,
+or ``assertion=PlatformToken("/var/run/secrets/tokens/tokensmith")`` on Kubernetes.
 See docs/clients.md.
 """
 
+from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, PlatformToken, PrivateKeyJWT
 from tokensmith.client.auth import ClientCredentialsAuth
 from tokensmith.client.errors import (
+    ClientAssertionError,
     TokenClientError,
     TokenRequestError,
     TokenResponseError,
     TokenTransportError,
 )
+from tokensmith.client.jwt_bearer import JWT_BEARER_GRANT_TYPE, JWTBearerGrantAuth
 from tokensmith.client.tokens import EPOCH_THRESHOLD, SEED_TOKEN_PATH, AccessToken
 
 __all__ = [
     "EPOCH_THRESHOLD",
+    "JWT_BEARER_ASSERTION_TYPE",
+    "JWT_BEARER_GRANT_TYPE",
     "SEED_TOKEN_PATH",
     "AccessToken",
+    "ClientAssertionError",
     "ClientCredentialsAuth",
+    "JWTBearerGrantAuth",
+    "PlatformToken",
+    "PrivateKeyJWT",
     "TokenClientError",
     "TokenRequestError",
     "TokenResponseError",

@@ -1,4 +1,7 @@
-"""OAuth 2.0 client credentials (RFC 6749 §4.4) as an httpx / requests auth object."""
+"""OAuth 2.0 client credentials (RFC 6749 §4.4) as an httpx / requests auth object.
+
+The client authenticates with a secret (RFC 6749 §2.3.1) or with an assertion
+(RFC 7521 §4.2: a private_key_jwt or a platform-issued JWT, see assertions.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import httpx
 
 from tokensmith.client._concurrency import LoopLocalLock
 from tokensmith.client._credentials import Secret, basic_authorization, check_auth_method
+from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, ClientAssertion, PlatformToken, PrivateKeyJWT, issuer_of
 from tokensmith.client.errors import TokenTransportError
 from tokensmith.client.tokens import AccessToken, is_seed_endpoint, parse_token_response, refusal
 
@@ -33,8 +37,16 @@ class ClientCredentialsAuth(httpx.Auth):
     answers 401 the token is dropped, a new one fetched, and the request
     retried once.
 
+    The client authenticates with ``client_secret`` (``auth_method``
+    ``client_secret_basic``, the default, or ``client_secret_post``) or, with no
+    secret anywhere, with ``assertion=``: a :class:`PrivateKeyJWT` (a fresh signed
+    assertion per token request) or a :class:`PlatformToken` (the workload's
+    platform-issued JWT, re-read from its file per token request). Exactly one of
+    the two is given.
+
     ``clock`` must return Unix epoch seconds (like ``time.time``) because the
-    seed endpoint reports expiry as an epoch timestamp.
+    seed endpoint reports expiry as an epoch timestamp; assertions take their
+    ``iat`` and ``exp`` from it too.
     """
 
     # A 401 retry re-sends the request; bodies given as bytes/str/json/form are
@@ -46,10 +58,11 @@ class ClientCredentialsAuth(httpx.Auth):
         self,
         token_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
         scope: str | Iterable[str] | None = None,
         *,
-        auth_method: str = "client_secret_basic",
+        assertion: ClientAssertion | None = None,
+        auth_method: str | None = None,
         renew_before: float = 60.0,
         timeout: float = 10.0,
         seed_endpoint: bool | None = None,
@@ -63,9 +76,24 @@ class ClientCredentialsAuth(httpx.Auth):
             raise ValueError("renew_before must not be negative")
         self.token_url = token_url
         self.client_id = client_id
-        self._secret = Secret(client_secret)
+        self._credentials: Secret | ClientAssertion
+        if assertion is None:
+            if client_secret is None:
+                raise ValueError("give client_secret or assertion= (PrivateKeyJWT or PlatformToken)")
+            self._credentials = Secret(client_secret)
+            self.auth_method: str = check_auth_method(auth_method or "client_secret_basic")
+        else:
+            if client_secret is not None:
+                raise ValueError("give client_secret or assertion=, not both: a client has one authentication method")
+            if auth_method is not None:
+                raise ValueError("auth_method applies to client secrets; an assertion brings its own method")
+            if not isinstance(assertion, (PrivateKeyJWT, PlatformToken)):
+                raise ValueError("assertion must be a PrivateKeyJWT or a PlatformToken")
+            if isinstance(assertion, PrivateKeyJWT) and assertion.audience is None:
+                issuer_of(token_url)  # the default audience must be derivable: fail here, not at the first request
+            self._credentials = assertion
+            self.auth_method = assertion.auth_method
         self.scope = " ".join(scope.split() if isinstance(scope, str) else scope) if scope is not None else None
-        self.auth_method = check_auth_method(auth_method)
         self.renew_before = renew_before
         self.seed_endpoint = is_seed_endpoint(token_url) if seed_endpoint is None else seed_endpoint
         self._timeout = timeout
@@ -79,9 +107,10 @@ class ClientCredentialsAuth(httpx.Auth):
         self._async_refresh_lock = LoopLocalLock()
 
     def __repr__(self) -> str:
+        assertion = "" if isinstance(self._credentials, Secret) else f", assertion={self._credentials!r}"
         return (
-            f"ClientCredentialsAuth(token_url={self.token_url!r}, client_id={self.client_id!r}, "
-            f"scope={self.scope!r}, auth_method={self.auth_method!r})"
+            f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"scope={self.scope!r}, auth_method={self.auth_method!r}{assertion})"
         )
 
     # -- public helpers -----------------------------------------------------
@@ -174,17 +203,34 @@ class ClientCredentialsAuth(httpx.Auth):
 
     # -- token endpoint I/O -------------------------------------------------
 
-    def _token_request(self) -> dict[str, Any]:
+    def _credential(self) -> Secret:
+        """What this token request authenticates with: the secret, or a new assertion
+        (held as a Secret so that error messages redact it the same way)."""
+        if isinstance(self._credentials, Secret):
+            return self._credentials
+        return Secret(self._credentials.client_assertion(self.client_id, self.token_url, self._clock()))
+
+    def _token_request(self, credential: Secret) -> dict[str, Any]:
         """Keyword arguments for ``client.request``; the two endpoints differ in shape."""
         headers = {"Accept": "application/json"}
         form: dict[str, str] = {}
         params: dict[str, str] = {}
-        if self.auth_method == "client_secret_basic":
-            headers["Authorization"] = basic_authorization(self.client_id, self._secret)
+        if not isinstance(self._credentials, Secret):
+            # RFC 7521 §4.2 in the form body, no Authorization header. client_id is
+            # optional there but always sent: a federated client is named by it alone,
+            # since the platform token's sub is the workload, not the client id.
+            form |= {
+                "client_id": self.client_id,
+                "client_assertion_type": JWT_BEARER_ASSERTION_TYPE,
+                "client_assertion": credential.reveal(),
+            }
+        elif self.auth_method == "client_secret_basic":
+            headers["Authorization"] = basic_authorization(self.client_id, credential)
         else:  # client_secret_post (RFC 6749 §2.3.1)
-            form |= {"client_id": self.client_id, "client_secret": self._secret.reveal()}
+            form |= {"client_id": self.client_id, "client_secret": credential.reveal()}
         if self.seed_endpoint:
-            # Seed endpoint: scope in the query string, no grant_type, empty body.
+            # Seed endpoint: scope in the query string, no grant_type, empty body
+            # (or only the client authentication fields, its one allowed form body).
             if self.scope:
                 params["scope"] = self.scope
         else:
@@ -202,31 +248,35 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def _fetch_sync(self) -> AccessToken:
         now = self._clock()  # before sending: expires_in counts from the server's answer
+        credential = self._credential()
         try:
             if self._http_client is not None:
-                response = self._http_client.request(**self._token_request())
+                response = self._http_client.request(**self._token_request(credential))
             else:
                 with httpx.Client(timeout=self._timeout) as client:
-                    response = client.request(**self._token_request())
+                    response = client.request(**self._token_request(credential))
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        return self._accept(response, now)
+            raise self._transport_error(exc, credential) from exc
+        return self._accept(response, now, credential)
 
     async def _fetch_async(self) -> AccessToken:
         now = self._clock()
+        # Signing, or reading a small token file, takes well under a millisecond: done
+        # inline rather than in a worker thread.
+        credential = self._credential()
         try:
             if self._async_http_client is not None:
-                response = await self._async_http_client.request(**self._token_request())
+                response = await self._async_http_client.request(**self._token_request(credential))
             else:
                 async with httpx.AsyncClient(timeout=self._timeout) as client:
-                    response = await client.request(**self._token_request())
+                    response = await client.request(**self._token_request(credential))
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        return self._accept(response, now)
+            raise self._transport_error(exc, credential) from exc
+        return self._accept(response, now, credential)
 
-    def _accept(self, response: httpx.Response, now: float) -> AccessToken:
+    def _accept(self, response: httpx.Response, now: float, credential: Secret) -> AccessToken:
         if not response.is_success:
-            error = refusal(response.status_code, response.content, self._secret)
+            error = refusal(response.status_code, response.content, credential)
             logger.warning("token request for client %s failed: %s", self.client_id, error)
             raise error
         token = parse_token_response(
@@ -235,8 +285,8 @@ class ClientCredentialsAuth(httpx.Auth):
         logger.debug("fetched access token for client %s (expires in %.0fs)", self.client_id, token.expires_at - now)
         return token
 
-    def _transport_error(self, exc: httpx.HTTPError) -> TokenTransportError:
-        detail = self._secret.redact(str(exc))
+    def _transport_error(self, exc: httpx.HTTPError, credential: Secret) -> TokenTransportError:
+        detail = credential.redact(str(exc))
         return TokenTransportError(f"token endpoint {self.token_url} could not be reached: {detail}")
 
 

@@ -1,4 +1,5 @@
-"""Exceptions raised by the client SDK. None of them ever contains the client secret."""
+"""Exceptions raised by the client SDK. None of them ever contains the client secret,
+a client assertion, or the contents of a platform token file."""
 
 from __future__ import annotations
 
@@ -30,3 +31,8 @@ class TokenResponseError(TokenClientError):
 
 class TokenTransportError(TokenClientError):
     """The token endpoint could not be reached (connection error, timeout)."""
+
+
+class ClientAssertionError(TokenClientError):
+    """No client assertion could be made: the platform token file is missing,
+    unreadable, empty or not a JWT. The message names the file, never its contents."""

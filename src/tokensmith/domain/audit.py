@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from tokensmith.domain.client_keys import jwks_kids
 from tokensmith.domain.clients import Client
 from tokensmith.domain.keys import Rotation, SigningKey
 from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.trusts import Federation, Trust
 
 
 class AuditAction(str, Enum):
@@ -33,6 +35,11 @@ class AuditAction(str, Enum):
     CONSOLE_LINK_ISSUED = "console.link_issued"
     CONSOLE_LOGIN = "console.login"
     CONSOLE_LOGOUT = "console.logout"
+    CLIENT_FEDERATED = "client.federated"
+    CLIENT_UNFEDERATED = "client.unfederated"
+    TRUST_ADDED = "trust.added"
+    TRUST_CHANGED = "trust.changed"
+    TRUST_REMOVED = "trust.removed"
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class Actor:
 @dataclass(frozen=True)
 class AuditEvent:
     action: AuditAction
-    subject: str  # the client id, "key-ring", or "console:<person>"
+    subject: str  # the client id, "key-ring", "trust:" + a trust's name, or "console:<person>"
     actor: str
     host: str
     occurred_at: int  # epoch seconds
@@ -67,12 +74,28 @@ class AuditEvent:
 
 KEY_RING_SUBJECT = "key-ring"
 
-# The client's fields an event may show; secrets are summarised separately.
-_CLIENT_FIELDS = ("name", "scopes", "default_scopes", "audiences", "claims", "lifetime", "enabled", "rate_limit", "reuse_tokens")
+
+def trust_subject(name: str) -> str:
+    # Prefixed: a trust's name may also be some client's id.
+    return "trust:" + name
 
 
-def _field(client: Client, name: str) -> Any:
-    value = getattr(client, name, None)
+# The client's fields an event may show; secrets and federated credentials are
+# summarised separately, an inline JWKS by its kids (the document is public, but
+# an event says what changed, it does not archive key material).
+_CLIENT_FIELDS = (
+    "name", "scopes", "default_scopes", "audiences", "claims", "lifetime", "enabled", "rate_limit", "reuse_tokens",
+    "auth_method", "jwks_uri", "jwks",
+)  # fmt: skip
+_TRUST_FIELDS = ("issuer", "jwks_uri", "jwks", "audience", "replay", "max_token_age")
+
+
+def _field(record: Client | Trust, name: str) -> Any:
+    value = getattr(record, name, None)
+    if isinstance(value, Enum):
+        return value.value
+    if name == "jwks":
+        return None if value is None else {"kids": jwks_kids(value)}
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, Mapping):
@@ -82,18 +105,42 @@ def _field(client: Client, name: str) -> Any:
     return value
 
 
-def client_snapshot(client: Client) -> dict[str, Any]:
-    return {name: _field(client, name) for name in _CLIENT_FIELDS}
-
-
-def client_changes(before: Client, after: Client) -> dict[str, dict[str, Any]]:
-    """Each field that differs, as {"from": old, "to": new}."""
+def _differences(before: Client | Trust, after: Client | Trust, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     changes: dict[str, dict[str, Any]] = {}
-    for name in _CLIENT_FIELDS:
+    for name in names:
         old, new = _field(before, name), _field(after, name)
         if old != new:
             changes[name] = {"from": old, "to": new}
     return changes
+
+
+def client_snapshot(client: Client) -> dict[str, Any]:
+    snapshot = {name: _field(client, name) for name in _CLIENT_FIELDS}
+    if client.federations:
+        snapshot["federations"] = [federation_summary(federation) for federation in client.federations]
+    return snapshot
+
+
+def client_changes(before: Client, after: Client) -> dict[str, dict[str, Any]]:
+    """Each field that differs, as {"from": old, "to": new}."""
+    return _differences(before, after, _CLIENT_FIELDS)
+
+
+def trust_snapshot(trust: Trust) -> dict[str, Any]:
+    return {"name": trust.name, **{name: _field(trust, name) for name in _TRUST_FIELDS}}
+
+
+def trust_changes(before: Trust, after: Trust) -> dict[str, dict[str, Any]]:
+    return _differences(before, after, _TRUST_FIELDS)
+
+
+def federation_summary(federation: Federation) -> dict[str, Any]:
+    return {
+        "federation_id": federation.federation_id,
+        "trust": federation.trust,
+        "subject": federation.subject,
+        "conditions": [str(condition) for condition in federation.conditions],
+    }
 
 
 def secret_summary(secret: StoredSecret) -> dict[str, Any]:

@@ -7,12 +7,17 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
 
+from tokensmith.domain.client_keys import AuthMethod, keys_of_jwks
 from tokensmith.domain.lifetimes import FixedLifetime, Lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
+from tokensmith.domain.trusts import Federation
+from tokensmith.jose.jwk import VerificationKey
 
 MAX_CLIENT_ID_LENGTH = 128
 # RFC 6749 Appendix A.1: client_id is VSCHAR; we leave out space and keep it printable.
@@ -130,6 +135,20 @@ class Client:
     # Counts the stored client's writes (migration 0010): the admin API's ETag, so a
     # change made from an older copy is refused instead of undoing another's.
     revision: int = 0
+    # How the client authenticates (domain/client_keys.py): with its secrets, with an
+    # assertion signed by one of its keys (inline `jwks` or at `jwks_uri`), or with a
+    # platform token matched by one of its federated credentials.
+    auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+    federations: tuple[Federation, ...] = ()
+    # Sender constraints (domain/sender_constraints.py): what its tokens must be bound
+    # to, the FAPI 2.0 preset, and the certificate tls_client_auth matches (RFC 8705 §2.1.2).
+    token_binding: TokenBinding = TokenBinding.NONE
+    profile: Profile = Profile.NONE
+    tls_subject_dn: str | None = None
+    tls_san_dns: tuple[str, ...] = ()
+    tls_san_uri: tuple[str, ...] = ()
     has_imported_secret: bool = field(init=False, repr=False, compare=False)
     allowed_scopes: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -137,6 +156,15 @@ class Client:
         # Read on the token path (exchange/): worked out once per client, not per token.
         object.__setattr__(self, "has_imported_secret", any(secret.kind is SecretKind.IMPORTED for secret in self.secrets))
         object.__setattr__(self, "allowed_scopes", frozenset(self.scopes))
+
+    @cached_property
+    def registered_keys(self) -> tuple[VerificationKey, ...]:
+        """The keys of its inline JWKS, parsed once per loaded client. A document the
+        registration rules refuse (it was checked when stored) gives none."""
+        try:
+            return keys_of_jwks(self.jwks) if self.jwks is not None else ()
+        except ValueError:
+            return ()
 
     @property
     def default_audience(self) -> str | None:

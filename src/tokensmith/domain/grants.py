@@ -24,15 +24,22 @@ class ClientCredentials:
         return 0 < len(self.client_id) <= MAX_CLIENT_ID_LENGTH and 0 < len(self.client_secret) <= MAX_SECRET_LENGTH
 
 
-def secret_checks_out(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> bool:
-    """Whether the secret is one of the client's live secrets and the client is enabled.
+def matched_secret(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> str | None:
+    """The id of the client's live secret that the presented one equals, if the
+    client is enabled and authenticates with secrets; else None.
 
     Every failure takes the same work, so that response time does not say whether
     the id exists (RFC 6749 §10.10): an unknown id is checked against a dummy secret."""
     if client is None:
         checker.dummy_check(credentials.client_secret)
-        return False
-    return checker.matches(credentials.client_secret, client.secrets, now) and client.enabled
+        return None
+    matched = checker.matching(credentials.client_secret, client.secrets, now)
+    return matched if client.enabled and client.auth_method.uses_secrets else None
+
+
+def secret_checks_out(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> bool:
+    """Whether the secret is one of the client's live secrets and the client is enabled."""
+    return matched_secret(client, credentials, checker, now) is not None
 
 
 def authenticate(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> Client:

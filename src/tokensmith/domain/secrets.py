@@ -78,15 +78,22 @@ class SecretChecker:
 
     def matches(self, presented: str, stored: tuple[StoredSecret, ...], now: int) -> bool:
         """True when `presented` equals one of the live secrets in `stored`."""
+        return self.matching(presented, stored, now) is not None
+
+    def matching(self, presented: str, stored: tuple[StoredSecret, ...], now: int) -> str | None:
+        """The id of the live secret in `stored` that `presented` equals, or None.
+        Every live secret is compared, whichever matches (no early exit)."""
         digest = self._keyed_hash(presented)
-        matched = False
+        matched: str | None = None
         for secret in stored:
             if not secret.is_live(now):
                 continue
             if secret.kind is SecretKind.GENERATED:
-                matched |= hmac.compare_digest(digest, secret.digest)
+                equal = hmac.compare_digest(digest, secret.digest)
             else:
-                matched |= self._matches_imported(secret, presented, digest)
+                equal = self._matches_imported(secret, presented, digest)
+            if equal:
+                matched = secret.secret_id
         return matched
 
     def needs_slow_check(self, presented: str, stored: tuple[StoredSecret, ...], now: int) -> bool:

@@ -15,6 +15,7 @@ from tokensmith.domain.clients import Client
 from tokensmith.domain.keys import SigningKey
 from tokensmith.domain.randomness import token_urlsafe
 from tokensmith.domain.scopes import format_scope
+from tokensmith.domain.sender_constraints import Confirmation
 from tokensmith.jose.jws import Signer
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
@@ -28,6 +29,7 @@ class IssuedToken:
     scope: str
     audience: str
     jti: str
+    token_type: str = "Bearer"  # "DPoP" for a DPoP-bound token (RFC 9449 §5)
 
     def seconds_left(self, now: int) -> int:
         return max(0, self.expires_at - now)
@@ -51,7 +53,9 @@ def is_reusable(token: IssuedToken, now: int, threshold: float) -> bool:
     return token.expires_at - now > threshold * (token.expires_at - token.issued_at)
 
 
-def build_claims(client: Client, *, issuer: str, audience: str, scopes: tuple[str, ...], now: int, jti: str) -> dict[str, Any]:
+def build_claims(
+    client: Client, *, issuer: str, audience: str, scopes: tuple[str, ...], now: int, jti: str, confirmation: Confirmation | None = None
+) -> dict[str, Any]:
     # Custom claims first, so that a registered claim written after them always wins
     # (they are also refused at registration: domain/clients.py).
     claims: dict[str, Any] = dict(client.claims)
@@ -65,13 +69,17 @@ def build_claims(client: Client, *, issuer: str, audience: str, scopes: tuple[st
         exp=client.lifetime.expiry(now),
         jti=jti,
     )
+    if confirmation is not None:
+        claims["cnf"] = confirmation.claim  # RFC 7800 §3.1; RFC 9449 §6; RFC 8705 §3.1
     return claims
 
 
-def issue_token(signer: TokenSigner, client: Client, *, issuer: str, audience: str, scopes: tuple[str, ...], now: int) -> IssuedToken:
+def issue_token(
+    signer: TokenSigner, client: Client, *, issuer: str, audience: str, scopes: tuple[str, ...], now: int, confirmation: Confirmation | None = None
+) -> IssuedToken:
     jti = token_urlsafe(16)  # 128 random bits, as secrets.token_urlsafe(16)
-    claims = build_claims(client, issuer=issuer, audience=audience, scopes=scopes, now=now, jti=jti)
-    return IssuedToken(
+    claims = build_claims(client, issuer=issuer, audience=audience, scopes=scopes, now=now, jti=jti, confirmation=confirmation)
+    token = IssuedToken(
         access_token=signer.sign(claims),
         issued_at=now,
         expires_at=claims["exp"],
@@ -79,3 +87,6 @@ def issue_token(signer: TokenSigner, client: Client, *, issuer: str, audience: s
         audience=audience,
         jti=jti,
     )
+    if confirmation is not None:
+        token.token_type = confirmation.token_type
+    return token

@@ -11,6 +11,7 @@ after its `_now_*` raised Waits: what the `_now_*` did before raising is not red
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,9 +19,14 @@ from typing import Any, Protocol, TypeVar
 
 from tokensmith import metrics
 from tokensmith.domain.throttling import ThrottleKey
+from tokensmith.domain.trusts import Trust
 from tokensmith.exchange import needs
 from tokensmith.http.parsing import BodyHead
+from tokensmith.jose.jwk import VerificationKey
 from tokensmith.node import Node
+from tokensmith.outbound.key_sets import KeySource, KeysUnavailable
+from tokensmith.outbound.policy import FetchFailed, FetchRefused
+from tokensmith.store.replay import ReplayUnchecked
 
 T = TypeVar("T")
 Flow = Generator[needs.Need, Any, T]
@@ -142,7 +148,7 @@ class Driver:
         return self._reserved(guard.reserve_here(self._keys_for(need.client_id), known=need.known), need.client_id, need.known)
 
     def _now_failed(self, need: needs.Failed) -> None:
-        metrics.authentication_failures.labels(self._endpoint).inc()
+        metrics.authentication_failures.labels(self._endpoint, need.method, need.reason).inc()
         guard = self._node.bruteforce
         if not guard.enabled:
             return
@@ -154,6 +160,50 @@ class Driver:
             if guard.shared():
                 raise Waits  # counted in Redis by _later_failed
             guard.record_here(keys, known=need.known)
+
+    def _now_used(self, need: needs.Used) -> None:
+        metrics.incrementer(metrics.client_authentications, need.method)()
+        if need.credential is not None:
+            self._node.last_used.note(need.client_id, need.credential)
+
+    def _now_client_keys(self, need: needs.ClientKeys) -> tuple[VerificationKey, ...] | None:
+        client = need.client
+        if client.jwks_uri is None:
+            return client.registered_keys
+        key_sets = self._node.key_sets
+        if key_sets is None:
+            return None
+        keys: tuple[VerificationKey, ...] | None = key_sets.get(client.jwks_uri).keys_now(need.kid)
+        if keys is None:
+            raise Waits
+        return keys
+
+    def _now_trust(self, need: needs.TrustOf) -> Trust | None:
+        cached, trust = self._node.trust_cache.fresh(need.name)
+        if not cached:
+            raise Waits
+        return trust
+
+    def _now_trust_keys(self, need: needs.TrustKeys) -> tuple[VerificationKey, ...] | None:
+        trust = need.trust
+        if trust.jwks is not None:
+            return trust.registered_keys
+        source = self._trust_key_source(trust)
+        if source is None:
+            return None
+        keys = source.keys_now(need.kid)
+        if keys is None:
+            raise Waits
+        return keys
+
+    def _now_first_use(self, need: needs.FirstUse) -> bool | None:
+        replay = self._node.replay
+        if replay.shared():
+            raise Waits  # one Redis round trip, awaited
+        try:
+            return replay.first_use_here(need.key, need.expires_at)
+        except ReplayUnchecked:
+            return None
 
     def _now_release(self, need: needs.Release) -> None:
         guard = self._node.bruteforce
@@ -213,6 +263,24 @@ class Driver:
     async def _later_release(self, need: needs.Release) -> None:
         await self._node.bruteforce.release(self._keys_for(need.reservation.client_id))
 
+    async def _later_client_keys(self, need: needs.ClientKeys) -> tuple[VerificationKey, ...] | None:
+        assert need.client.jwks_uri is not None and self._node.key_sets is not None
+        return await fetched_keys(self._node.key_sets.get(need.client.jwks_uri), need.kid, client_id=need.client.client_id)
+
+    async def _later_trust(self, need: needs.TrustOf) -> Trust | None:
+        return await self._node.trust_cache.get(need.name)
+
+    async def _later_trust_keys(self, need: needs.TrustKeys) -> tuple[VerificationKey, ...] | None:
+        source = self._trust_key_source(need.trust)
+        assert source is not None
+        return await fetched_keys(source, need.kid, trust=need.trust.name)
+
+    async def _later_first_use(self, need: needs.FirstUse) -> bool | None:
+        try:
+            return await self._node.replay.first_use(need.key, need.expires_at)
+        except ReplayUnchecked:
+            return None
+
     async def _later_in_thread(self, need: needs.InThread) -> Any:
         return await asyncio.get_running_loop().run_in_executor(_SLOW_CHECKS, need.call)
 
@@ -228,6 +296,14 @@ class Driver:
         return await reuse.find(need.client, need.scopes, need.audience, need.kid, need.now)
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _trust_key_source(self, trust: Trust) -> KeySource | None:
+        """Where a trust's keys are fetched from: its jwks_uri, else its issuer's
+        discovery document."""
+        key_sets = self._node.key_sets
+        if key_sets is None:
+            return None
+        return key_sets.for_trust(trust.issuer, trust.jwks_uri)
 
     def _blocked(self, client_id: str) -> needs.Admission | None:
         """The refusal of a source blocked in this process (no round trip), or None."""
@@ -264,6 +340,11 @@ _NOW: dict[type, Callable[[Driver, Any], Any]] = {
     needs.Reserve: Driver._now_reserve,
     needs.Release: Driver._now_release,
     needs.Failed: Driver._now_failed,
+    needs.Used: Driver._now_used,
+    needs.ClientKeys: Driver._now_client_keys,
+    needs.TrustOf: Driver._now_trust,
+    needs.TrustKeys: Driver._now_trust_keys,
+    needs.FirstUse: Driver._now_first_use,
     needs.InThread: Driver._waits,
     needs.TakeIssuance: Driver._waits,
     needs.Signer: Driver._now_signer,
@@ -276,8 +357,27 @@ _LATER: dict[type, Callable[[Driver, Any], Awaitable[Any]]] = {
     needs.Reserve: Driver._later_reserve,
     needs.Release: Driver._later_release,
     needs.Failed: Driver._later_failed,
+    needs.ClientKeys: Driver._later_client_keys,
+    needs.TrustOf: Driver._later_trust,
+    needs.TrustKeys: Driver._later_trust_keys,
+    needs.FirstUse: Driver._later_first_use,
     needs.InThread: Driver._later_in_thread,
     needs.TakeIssuance: Driver._later_issuance,
     needs.Signer: Driver._later_signer,
     needs.ReusedToken: Driver._later_reused,
 }
+
+
+_outbound_log = logging.getLogger("tokensmith.outbound")
+
+
+async def fetched_keys(source: KeySource, kid: str | None, **whose: str) -> tuple[VerificationKey, ...] | None:
+    """The keys a remote set has for `kid` after the fetch it is due, or None when
+    it has none usable: the fetch was refused by the SSRF guard or failed, and no
+    earlier copy is left. Logged with whose keys they are (a registered client's
+    id or a trust's name), never with the assertion."""
+    try:
+        return await source.keys(kid)
+    except (KeysUnavailable, FetchRefused, FetchFailed) as exc:
+        _outbound_log.warning("verification keys unavailable", extra={**whose, "error": str(exc)[:300]})
+        return None

@@ -13,12 +13,13 @@ from typing import Any, Protocol
 
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.grants import choose_audience, grant_scopes
-from tokensmith.domain.secrets import SecretChecker
+from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.domain.throttling import IssuanceDecision, retry_after
 from tokensmith.domain.tokens import IssuedToken, TokenSigner, issue_token
 from tokensmith.exchange.authentication.authenticate import Trace, authenticate
+from tokensmith.exchange.authentication.client_assertion import ASSERTION_METHODS, GRANT_METHODS
 from tokensmith.exchange.authentication.client_secret import SECRET_METHODS
-from tokensmith.exchange.authentication.methods import Method, presented_credential
+from tokensmith.exchange.authentication.methods import Checks, Method, presented_credential
 from tokensmith.exchange.needs import (
     KeepToken,
     Need,
@@ -27,6 +28,7 @@ from tokensmith.exchange.needs import (
     Signer,
     TakeIssuance,
 )
+from tokensmith.exchange.sender_constraint import sender_constraint
 from tokensmith.http.parsing import (
     BodyHead,
     check_head,
@@ -35,8 +37,13 @@ from tokensmith.http.parsing import (
     received_body,
 )
 
-# The client authentication methods the token endpoints accept, in the order tried.
-TOKEN_ENDPOINT_METHODS: tuple[Method, ...] = SECRET_METHODS
+NONE = TokenBinding.NONE
+
+# The client authentication methods every endpoint that authenticates a client
+# accepts (introspection, revocation: http/authentication.py), and the token
+# endpoints', which also take a JWT-bearer grant's assertion (RFC 7523 §2.1).
+CLIENT_AUTHENTICATION_METHODS: tuple[Method, ...] = (*SECRET_METHODS, *ASSERTION_METHODS)
+TOKEN_ENDPOINT_METHODS: tuple[Method, ...] = (*CLIENT_AUTHENTICATION_METHODS, *GRANT_METHODS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,7 @@ class ExchangeContext:
 
     issuer: str
     default_audience: str
-    checker: SecretChecker
+    checks: Checks
     max_body_bytes: int
     seed_max_scope_length: int
     max_scope_length: int
@@ -60,6 +67,15 @@ class TokenRequest:
     head: BodyHead
     query_string: bytes
     body: bytes | None = None
+    # The client certificate of the TLS connection (DER), or a trusted proxy's
+    # Client-Cert (RFC 9440); None without one (http/ sets it: RFC 8705).
+    client_certificate: bytes | None = None
+
+    @property
+    def may_bind(self) -> bool:
+        """Whether the request carries what could bind its token: a DPoP proof or a
+        client certificate. (Checked once per token: two attribute reads.)"""
+        return self.head.dpop is not None or self.client_certificate is not None
 
     @property
     def authorization(self) -> str | None:
@@ -97,7 +113,7 @@ def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeC
     credential = presented_credential(request.authorization, form, TOKEN_ENDPOINT_METHODS)
     if credential is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
-    client = yield from authenticate(credential, context.checker, trace)
+    client = yield from authenticate(credential, context.checks, trace)
     # Authorise.
     granted = grant_scopes(client, scopes, refusal=endpoint.scope_refusal)
     target = choose_audience(client, audience, context.default_audience)
@@ -107,16 +123,21 @@ def token_exchange(endpoint: Endpoint, request: TokenRequest, context: ExchangeC
             raise TokensmithError(
                 Problem.RATE_LIMITED, "Token issuance limit reached for this client", retry_after=retry_after(decision.retry_after_seconds)
             )
+    # Bind: to the key of a DPoP proof or the client certificate (exchange/sender_constraint.py).
+    confirmation = None
+    if client.token_binding is not NONE or request.may_bind:
+        confirmation = yield from sender_constraint(request, client, context)
     # Issue.
     signer: TokenSigner | None = yield Signer()
     if signer is None:
         raise TokensmithError(Problem.UNAVAILABLE, "No active signing key")
     now = int(time.time())
-    if client.reuse_tokens:
+    reusable = client.reuse_tokens and confirmation is None  # a bound token is for its key only
+    if reusable:
         reused: IssuedToken | None = yield ReusedToken(client, granted, target, signer.kid, now)
         if reused is not None:
             return endpoint.answer(reused, now)
-    token = issue_token(signer, client, issuer=context.issuer, audience=target, scopes=granted, now=now)
-    if client.reuse_tokens:
+    token = issue_token(signer, client, issuer=context.issuer, audience=target, scopes=granted, now=now, confirmation=confirmation)
+    if reusable:
         yield KeepToken(client, granted, target, signer.kid, token)
     return endpoint.answer(token, now)

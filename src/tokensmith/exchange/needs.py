@@ -14,6 +14,7 @@ from typing import Any
 
 from tokensmith.domain.clients import Client
 from tokensmith.domain.tokens import IssuedToken
+from tokensmith.domain.trusts import Trust
 from tokensmith.http.parsing import BodyHead
 
 
@@ -77,6 +78,53 @@ class Failed:
     client_id: str
     reservation: Reservation | None
     known: bool
+    method: str
+    reason: str  # a metric label (domain/assertions.py REASONS, or "secret")
+
+
+@dataclass(slots=True)
+class Used:
+    """A successful authentication: counted by method, and when the credential that
+    proved it was last used (noted in memory, written in batches)."""
+
+    client_id: str
+    method: str
+    credential: str | None
+
+
+@dataclass(slots=True)
+class ClientKeys:
+    """The verification keys registered for a private_key_jwt client (its inline
+    JWKS, or its jwks_uri's, fetched behind the SSRF guard): those with this kid,
+    or all of them for None. Answers a tuple, or None when they cannot be had."""
+
+    client: Client
+    kid: str | None
+
+
+@dataclass(slots=True)
+class TrustOf:
+    """The trusted issuer of this name (domain/trusts.py), or None."""
+
+    name: str
+
+
+@dataclass(slots=True)
+class TrustKeys:
+    """A trusted issuer's verification keys (inline, its jwks_uri's, or found by
+    its discovery document), as ClientKeys answers."""
+
+    trust: Trust
+    kid: str | None
+
+
+@dataclass(slots=True)
+class FirstUse:
+    """Whether this is the first use of an assertion's replay key (store/replay.py):
+    True, False (seen), or None when that cannot be told now."""
+
+    key: str
+    expires_at: int
 
 
 @dataclass(slots=True)
@@ -122,4 +170,7 @@ class KeepToken:
     token: IssuedToken
 
 
-Need = ReadBody | Admit | Reserve | Release | Failed | InThread | TakeIssuance | Signer | ReusedToken | KeepToken
+Need = (
+    ReadBody | Admit | Reserve | Release | Failed | Used | ClientKeys | TrustOf | TrustKeys | FirstUse
+    | InThread | TakeIssuance | Signer | ReusedToken | KeepToken
+)  # fmt: skip

@@ -33,6 +33,7 @@ from tokensmith.http.token_route import TokenRoutes, starlette_endpoint
 from tokensmith.logs import configure_logging
 from tokensmith.node import Node
 from tokensmith.store.availability import StoreUnavailable
+from tokensmith.store.last_used import write_periodically
 
 log = logging.getLogger("tokensmith")
 
@@ -90,11 +91,16 @@ def create_app(node: Node) -> TokenRoutes:
             # Serve subscribed, so that no announcement made after start-up is missed.
             with anyio.move_on_after(2 * node.settings.redis_timeout_seconds + 1):
                 await listener.ready.wait()
+        # When each credential was last used, written in batches (store/last_used.py).
+        uses = asyncio.create_task(write_periodically(node.last_used, node.credential_uses, node.gate, node.settings.credential_use_write_seconds), name="tokensmith-last-used")
         log.info("serving", extra={"issuer": node.settings.issuer, "kid": node.key_cache.signer and node.key_cache.signer.kid})
         yield
         sampler.cancel()
         with suppress(asyncio.CancelledError):
             await sampler
+        uses.cancel()
+        with suppress(asyncio.CancelledError):
+            await uses
         if task is not None:
             task.cancel()
             with suppress(asyncio.CancelledError):

@@ -7,11 +7,20 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tokensmith.domain.assertions import JWT_BEARER_GRANT
+from tokensmith.jose.jwk import ALGORITHMS, FULLY_SPECIFIED
 from tokensmith.node import Node
 
 # Verifiers may cache both; the next signing key is published well before it signs,
 # so a cached JWKS never misses a key that is in use (domain/keys.py).
 PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
+
+
+# Client authentication at every endpoint that authenticates a client. A federated
+# client sends its platform token as a client_assertion too, which on the wire is
+# private_key_jwt's form (RFC 7523 §2.2); "federated" is not an RFC 7591 name.
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+AUTH_SIGNING_ALGORITHMS = sorted(ALGORITHMS | set(FULLY_SPECIFIED))
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -21,11 +30,14 @@ def metadata(issuer: str) -> dict[str, object]:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "introspection_endpoint": f"{issuer}/oauth2/introspect",
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "grant_types_supported": ["client_credentials"],
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
+        "grant_types_supported": ["client_credentials", JWT_BEARER_GRANT],
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
         "scopes_supported": [],
     }
 

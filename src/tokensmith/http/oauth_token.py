@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import orjson
 
+from tokensmith.domain.assertions import JWT_BEARER_GRANT
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.scopes import parse_scope
 from tokensmith.domain.tokens import IssuedToken
@@ -16,6 +17,9 @@ from tokensmith.http.parsing import malformed
 from tokensmith.http.seed_token import requested_audience
 
 PATH = "/oauth2/token"
+# The JWT-bearer grant (RFC 7523 §2.1) is decided by its assertion, which the
+# authentication methods read (exchange/authentication/client_assertion.py).
+GRANT_TYPES = frozenset({"client_credentials", JWT_BEARER_GRANT})
 
 
 class StandardEndpoint:
@@ -28,7 +32,7 @@ class StandardEndpoint:
         grant_type = form.get("grant_type")
         if grant_type is None:
             raise malformed("grant_type is required")
-        if grant_type != "client_credentials":
+        if grant_type not in GRANT_TYPES:
             raise TokensmithError(Problem.UNSUPPORTED_GRANT_TYPE)
         scope = form.get("scope")
         scopes = parse_scope(scope, max_length=context.max_scope_length) if scope is not None else None
@@ -36,7 +40,7 @@ class StandardEndpoint:
 
     def answer(self, token: IssuedToken, now: int) -> bytes:
         # A reused token (store/reuse.py) has fewer seconds left than a new one.
-        body = {"access_token": token.access_token, "token_type": "Bearer", "expires_in": token.seconds_left(now), "scope": token.scope}
+        body = {"access_token": token.access_token, "token_type": token.token_type, "expires_in": token.seconds_left(now), "scope": token.scope}
         return orjson.dumps(body)
 
 

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from tokensmith.admin import openapi as admin_openapi
 from tokensmith.config import Settings
+from tokensmith.domain.assertions import JWT_BEARER_ASSERTION, JWT_BEARER_GRANT, MAX_ASSERTION_LENGTH
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
 from tokensmith.domain.errors import Problem
 from tokensmith.domain.scopes import _SCOPE_TOKEN as SCOPE_TOKEN
@@ -143,6 +144,22 @@ CLIENT_SECRET_POST = (
     "With Basic credentials, a form `client_id` must repeat their client id (else 400)."
 )
 GRANT_TYPE_FIELD: Schema = {"type": "string", **enum("client_credentials"), "description": "RFC 6749 §4.4.2."}
+STANDARD_GRANT_TYPE_FIELD: Schema = {
+    "type": "string",
+    **enum("client_credentials", JWT_BEARER_GRANT),
+    "description": "RFC 6749 §4.4.2, or the JWT-bearer grant (RFC 7523 §2.1: `assertion` and `client_id` of a federated client).",
+}
+# Client authentication without a secret (RFC 7523 §2.2; docs/clients.md): the form
+# fields every endpoint that authenticates a client accepts instead of a secret.
+ASSERTION_FIELDS: Schema = {
+    "client_assertion_type": {"type": "string", **enum(JWT_BEARER_ASSERTION), "description": "With `client_assertion`: private_key_jwt, or a federated client's platform token."},
+    "client_assertion": {
+        "type": "string", "maxLength": MAX_ASSERTION_LENGTH,
+        "description": "A JWT signed by one of the client's registered keys (iss = sub = client_id, aud = the issuer identifier, exp at most "
+                       "TOKENSMITH_ASSERTION_MAX_LIFETIME_SECONDS after iat, a single-use jti), or a federated client's platform token.",
+    },
+    "client_id": {"type": "string", "description": "The client's id: required for a federated client, optional for private_key_jwt (the assertion's sub)."},
+}  # fmt: skip
 BASIC_SECURITY: list[dict[str, list[str]]] = [{"clientSecretBasic": []}]
 SCALAR_TYPES = ("string", "number", "boolean", "null")
 
@@ -187,8 +204,9 @@ def seed_token_operation(limits: Limits) -> Schema:
         "operationId": "getAccessToken",
         "summary": "Get an access token (the seed's endpoint)",
         "description": (
-            "The client authenticates with HTTP Basic (`client_secret_basic`) or with `client_id` and "
-            "`client_secret` in a form body (`client_secret_post`), never both. The body should be empty "
+            "The client authenticates with HTTP Basic (`client_secret_basic`), with `client_id` and "
+            "`client_secret` in a form body (`client_secret_post`), or with a `client_assertion` (private_key_jwt, "
+            "or a federated client's platform token), never two of them. The body should be empty "
             "(of any media type); a standard client's form is tolerated. `scope` comes in the query; a form "
             "`scope` is used when the query has none and must equal it when both are given. Unknown client, "
             "wrong secret, disabled client, expired secret and a scope the client may not have all give the "
@@ -211,6 +229,7 @@ def seed_token_operation(limits: Limits) -> Schema:
                 },
                 "audience": {**_target("audience"), "description": "Must equal the query's audience, when both are given."},
                 "resource": {**_target("resource"), "description": "Must equal the query's resource, when both are given."},
+                **ASSERTION_FIELDS,
             },
             [],
             {"grant_type": "client_credentials"},
@@ -236,17 +255,22 @@ def oauth_token_operation(limits: Limits) -> Schema:
         "operationId": "oauthToken",
         "summary": "Token endpoint: client_credentials grant (RFC 6749 §4.4)",
         "description": (
-            "Client authentication by HTTP Basic or `client_secret_post`, never both. Without `scope`, the "
+            "Client authentication by HTTP Basic, `client_secret_post` or `client_assertion` (private_key_jwt, "
+            "RFC 7523 §2.2; a federated client's platform token), never two of them; or the JWT-bearer grant "
+            "(RFC 7523 §2.1) with a federated client's platform token as `assertion`. A refused assertion is the "
+            "same 401 invalid_client as a wrong secret. Without `scope`, the "
             "client's default scopes are granted. `expires_in` is the lifetime in seconds (RFC 6749 §5.1)."
         ),
         "security": BASIC_SECURITY,
         "requestBody": _form_body(
             "The token request (RFC 6749 §4.4.2). " + _body_limit(limits),
             {
-                "grant_type": GRANT_TYPE_FIELD,
+                "grant_type": STANDARD_GRANT_TYPE_FIELD,
                 "scope": _scope(limits.max_scope_length),
                 "resource": _target("resource"),
                 "audience": _target("audience"),
+                **ASSERTION_FIELDS,
+                "assertion": {"type": "string", "maxLength": MAX_ASSERTION_LENGTH, "description": "The JWT-bearer grant's platform token (RFC 7523 §2.1)."},
             },
             ["grant_type"],
             {"grant_type": "client_credentials", "scope": SEED_EXAMPLE_SCOPE},
@@ -270,6 +294,7 @@ def _token_form(limits: Limits, purpose: str) -> Schema:
         {
             "token": {"type": "string", "description": "The access token. Anything that is not a live token of this server is answered as such, never refused."},
             "token_type_hint": {"type": "string", "description": "Accepted and not needed: tokensmith issues access tokens only."},
+            **ASSERTION_FIELDS,
         },
         ["token"],
         {"token": EXAMPLE_TOKEN},

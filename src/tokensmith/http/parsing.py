@@ -93,6 +93,7 @@ class BodyHead:
     repeated: str | None  # the first singleton field sent more than once
     authorization: bytes | None = None  # the first Authorization (two are `repeated`)
     request_id: bytes | None = None  # the first X-Request-Id, as sent
+    dpop: bytes | None = None  # the DPoP proof (RFC 9449 §4.1; two are `repeated`)
 
 
 def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
@@ -101,8 +102,9 @@ def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
     content_type: bytes | None = None
     authorization: bytes | None = None
     request_id: bytes | None = None
+    dpop: bytes | None = None
     chunked = False
-    authorizations = content_types = 0
+    authorizations = content_types = dpops = 0
     for name, value in headers:
         if name == b"authorization":
             authorizations += 1
@@ -119,10 +121,14 @@ def body_head(headers: Iterable[tuple[bytes, bytes]]) -> BodyHead:
             chunked = True
         elif name == b"x-request-id" and request_id is None:
             request_id = value
+        elif name == b"dpop":
+            dpops += 1
+            if dpop is None:
+                dpop = value
     # RFC 9110 §5.3: these are singleton fields. Two of them are read differently by
     # different parsers (the first here, the last in some proxies): refuse, never pick.
-    repeated = "Authorization" if authorizations > 1 else "Content-Type" if content_types > 1 else None
-    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated, authorization, request_id)
+    repeated = "Authorization" if authorizations > 1 else "Content-Type" if content_types > 1 else "DPoP" if dpops > 1 else None
+    return BodyHead(content_length, chunked, content_type.decode("latin-1") if content_type else "", repeated, authorization, request_id, dpop)
 
 
 def body_too_large(limit: int) -> TokensmithError:

@@ -60,7 +60,7 @@ class SeedEndpoint:
         return scopes, None
 
     def answer(self, token: IssuedToken, now: int) -> bytes:
-        return orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": "Bearer"})
+        return orjson.dumps({"access_token": token.access_token, "expires_in": token.expires_at, "token_type": token.token_type})
 
 
 ENDPOINT = SeedEndpoint()

@@ -34,6 +34,7 @@ from tokensmith.exchange.flow import (
     token_exchange,
 )
 from tokensmith.http import oauth_token, seed_token
+from tokensmith.http.authentication import authentication_checks
 from tokensmith.http.errors import NO_STORE, render_error
 from tokensmith.http.metrics import record_request
 from tokensmith.http.parsing import BodyHead, body_head, read_body
@@ -63,7 +64,7 @@ def exchange_context(node: Node) -> ExchangeContext:
     return ExchangeContext(
         issuer=settings.issuer,
         default_audience=settings.audience,
-        checker=node.checker,
+        checks=authentication_checks(node),
         max_body_bytes=settings.max_body_bytes,
         seed_max_scope_length=settings.seed_max_scope_length,
         max_scope_length=settings.max_scope_length,

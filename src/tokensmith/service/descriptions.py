@@ -1,16 +1,22 @@
-"""Clients and secrets as JSON objects: what `tokensmith clients … --json` prints and
-what the admin API answers, field for field."""
+"""Clients, their credentials and trusts as JSON objects: what `tokensmith clients …
+--json` prints and what the admin API answers, field for field."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from tokensmith.domain.audit import federation_summary
+from tokensmith.domain.client_keys import KEY_PREFIX, key_credential_id, keys_of_jwks
 from tokensmith.domain.clients import Client, check_custom_claims
 from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.trusts import Federation
 
 
-def describe(client: Client, now: int) -> dict[str, Any]:
-    return {
+def describe(client: Client, now: int, uses: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The client as commands show it; with `uses` (store/usage.py), when each
+    credential was last used (null: never, or not since uses were recorded)."""
+    shown = {
         "client_id": client.client_id,
         "name": client.name,
         "enabled": client.enabled,
@@ -22,10 +28,41 @@ def describe(client: Client, now: int) -> dict[str, Any]:
         "rate_limit": client.rate_limit,
         "reuse_tokens": client.reuse_tokens,
         "tokens_not_before": client.tokens_not_before,
+        "auth_method": client.auth_method.value,
+        "jwks_uri": client.jwks_uri,
+        "keys": describe_keys(client, uses),
+        "federations": [describe_federation(federation) for federation in client.federations],
         "secrets": [describe_secret(secret, now) for secret in client.secrets],
         "created_at": client.created_at,
         "updated_at": client.updated_at,
     }
+    if uses is not None:
+        for credential in (*shown["secrets"], *shown["federations"]):
+            credential_id = credential.get("secret_id") or credential["federation_id"]
+            credential["last_used_at"] = uses.get(credential_id)
+    return shown
+
+
+def describe_keys(client: Client, uses: Mapping[str, int] | None) -> list[dict[str, Any]]:
+    """The inline keys' kids and algorithms; for a client with a jwks_uri, the keys
+    it has been seen to use (the document itself is remote)."""
+    keys: dict[str, dict[str, Any]] = {}
+    if client.jwks is not None:
+        for key in keys_of_jwks(client.jwks):
+            keys.setdefault(key.kid, {"kid": key.kid, "algorithms": []})["algorithms"].append(key.alg)
+    elif uses is not None and client.jwks_uri is not None:
+        for credential_id in sorted(uses):
+            if credential_id.startswith(KEY_PREFIX):
+                kid = credential_id.removeprefix(KEY_PREFIX)
+                keys[kid] = {"kid": kid, "algorithms": None}
+    if uses is not None:
+        for kid, shown in keys.items():
+            shown["last_used_at"] = uses.get(key_credential_id(kid))
+    return list(keys.values())
+
+
+def describe_federation(federation: Federation) -> dict[str, Any]:
+    return {**federation_summary(federation), "created_at": federation.created_at}
 
 
 def shown_claims(client: Client) -> Any:

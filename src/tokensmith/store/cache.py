@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 import orjson
 
@@ -18,26 +19,36 @@ from tokensmith.domain.clients import Client
 from tokensmith.domain.introspection import verification_keys
 from tokensmith.domain.keys import KeyRing
 from tokensmith.domain.tokens import TokenSigner
+from tokensmith.domain.trusts import Trust
 from tokensmith.jose.jwk import VerificationKey
 from tokensmith.store.availability import StoreGate, StoreUnavailable
-from tokensmith.store.clients import ClientRepository
 from tokensmith.store.keys import KeyRepository
 
 Clock = Callable[[], float]
+Record = TypeVar("Record")
+Covariant = TypeVar("Covariant", covariant=True)
 
 # Counted on every token request: the value's own inc, made once (metrics.incrementer).
-_CLIENT_HIT = metrics.incrementer(metrics.cache_lookups, "client", "hit")
-_CLIENT_MISS = metrics.cache_lookups.labels("client", "miss")
-_CLIENT_STALE = metrics.cache_lookups.labels("client", "stale")
 _KEYS_HIT = metrics.incrementer(metrics.cache_lookups, "key_ring", "hit")
 _KEYS_MISS = metrics.cache_lookups.labels("key_ring", "miss")
 _KEYS_STALE = metrics.cache_lookups.labels("key_ring", "stale")
 
 
-class ClientCache:
+class _Repository(Protocol[Covariant]):
+    def get(self, name: str, /) -> Covariant | None: ...
+
+
+class _RecordCache(Generic[Record]):
+    """Records by name (clients by id, trusts by name), each trusted for `ttl`
+    seconds; unknown names are cached too (as None), so guessing names cannot load
+    the store. A subclass names its metric label and what it reads."""
+
+    _what: ClassVar[str]  # the gate's name for a lookup (store/availability.py)
+    _label: ClassVar[str]  # the `cache` label of tokensmith_cache_lookups
+
     def __init__(
         self,
-        repository: ClientRepository,
+        repository: _Repository[Record],
         ttl: float,
         *,
         capacity: int = 50_000,
@@ -54,82 +65,96 @@ class ClientCache:
         self._max_stale = max_stale
         # Bumped by forget/clear: a lookup that was in flight meanwhile is not cached.
         self._generation = 0
-        # Unknown ids are cached too (as None), so guessing ids cannot load the store.
-        self._entries: OrderedDict[str, tuple[float, Client | None]] = OrderedDict()
-        # One store lookup per id at a time: when an entry expires under load, the
+        self._entries: OrderedDict[str, tuple[float, Record | None]] = OrderedDict()
+        # One store lookup per name at a time: when an entry expires under load, the
         # requests for it wait for the same lookup instead of each going to the store.
-        self._lookups: dict[str, asyncio.Task[Client | None]] = {}
+        self._lookups: dict[str, asyncio.Task[Record | None]] = {}
+        self._hit = metrics.incrementer(metrics.cache_lookups, self._label, "hit")
+        self._miss = metrics.cache_lookups.labels(self._label, "miss")
+        self._stale = metrics.cache_lookups.labels(self._label, "stale")
 
-    async def get(self, client_id: str) -> Client | None:
+    async def get(self, name: str) -> Record | None:
         now = self._clock()
-        entry = self._entries.get(client_id)
+        entry = self._entries.get(name)
         if entry is not None and now - entry[0] < self._ttl:
-            _CLIENT_HIT()
+            self._hit()
             return entry[1]
-        lookup = self._lookups.get(client_id)
+        lookup = self._lookups.get(name)
         if lookup is None or lookup.done():
-            lookup = self._start_lookup(client_id, now)
+            lookup = self._start_lookup(name, now)
         try:
             # Shielded: a caller that is cancelled (its client went away) leaves the
             # lookup running for the others, and cancels nobody but itself.
-            client = await asyncio.shield(lookup)
+            record = await asyncio.shield(lookup)
         except StoreUnavailable:
             if entry is not None and now - entry[0] < self._ttl + self._max_stale:
-                _CLIENT_STALE.inc()
+                self._stale.inc()
                 return entry[1]
             raise
-        _CLIENT_MISS.inc()
-        return client
+        self._miss.inc()
+        return record
 
-    def fresh(self, client_id: str) -> tuple[bool, Client | None]:
-        """(True, the entry) when `client_id` is cached and fresh, else (False, None):
+    def fresh(self, name: str) -> tuple[bool, Record | None]:
+        """(True, the entry) when `name` is cached and fresh, else (False, None):
         what `get` would answer without a store call. Counts nothing (count_hit does,
         once the caller has used the entry)."""
-        entry = self._entries.get(client_id)
+        entry = self._entries.get(name)
         if entry is not None and self._clock() - entry[0] < self._ttl:
             return True, entry[1]
         return False, None
 
-    @staticmethod
-    def count_hit() -> None:
-        _CLIENT_HIT()
+    def count_hit(self) -> None:
+        self._hit()
 
-    def _start_lookup(self, client_id: str, now: float) -> asyncio.Task[Client | None]:
-        lookup = asyncio.create_task(self._lookup(client_id, now), name="client lookup")
-        self._lookups[client_id] = lookup
-        lookup.add_done_callback(partial(self._lookup_done, client_id))
+    def _start_lookup(self, name: str, now: float) -> asyncio.Task[Record | None]:
+        lookup = asyncio.create_task(self._lookup(name, now), name=self._what)
+        self._lookups[name] = lookup
+        lookup.add_done_callback(partial(self._lookup_done, name))
         return lookup
 
-    async def _lookup(self, client_id: str, now: float) -> Client | None:
+    async def _lookup(self, name: str, now: float) -> Record | None:
         generation = self._generation
-        client = await self._gate.call("client lookup", self._repository.get, client_id)
+        record = await self._gate.call(self._what, self._repository.get, name)
         if generation != self._generation:
-            return client  # changed while we read: answer, but do not keep it
-        self._entries[client_id] = (now, client)
-        self._entries.move_to_end(client_id)
+            return record  # changed while we read: answer, but do not keep it
+        self._entries[name] = (now, record)
+        self._entries.move_to_end(name)
         if len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
-        return client
+        return record
 
-    def _lookup_done(self, client_id: str, lookup: asyncio.Task[Client | None]) -> None:
-        # Only this lookup: forget/clear may have started a newer one for the same id.
-        if self._lookups.get(client_id) is lookup:
-            del self._lookups[client_id]
+    def _lookup_done(self, name: str, lookup: asyncio.Task[Record | None]) -> None:
+        # Only this lookup: forget/clear may have started a newer one for the same name.
+        if self._lookups.get(name) is lookup:
+            del self._lookups[name]
         if not lookup.cancelled():
             lookup.exception()  # retrieved, even when every caller was cancelled first
 
-    def forget(self, client_id: str) -> None:
+    def forget(self, name: str) -> None:
         self._generation += 1
-        self._entries.pop(client_id, None)
+        self._entries.pop(name, None)
         # A lookup already in flight may have read the row before the change: later
         # callers start their own (it still answers the callers waiting on it).
-        self._lookups.pop(client_id, None)
+        self._lookups.pop(name, None)
 
     def clear(self) -> None:
         """Drop everything (after missing change announcements, say)."""
         self._generation += 1
         self._entries.clear()
         self._lookups.clear()
+
+
+class ClientCache(_RecordCache[Client]):
+    _what = "client lookup"
+    _label = "client"
+
+
+class TrustCache(_RecordCache[Trust]):
+    """Trusted issuers by name, for the token path's federated authentication
+    (exchange/). Dropped on a trust-changed announcement (store/fanout.py)."""
+
+    _what = "trust lookup"
+    _label = "trust"
 
 
 class KeyRingCache:

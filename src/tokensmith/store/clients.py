@@ -1,19 +1,25 @@
-"""Clients and their secret hashes in SQL."""
+"""Clients, their secret hashes and their federated credentials in SQL."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from tokensmith.domain.audit import AuditEvent
+from tokensmith.domain.client_keys import AuthMethod, jwks_kids
 from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.secrets import SecretKind, StoredSecret
+from tokensmith.domain.sender_constraints import Profile, TokenBinding
+from tokensmith.domain.trusts import Federation
 from tokensmith.store import audit
-from tokensmith.store.schema import client_secrets, clients, idempotency_keys
+from tokensmith.store.schema import client_federations, client_secrets, clients, idempotency_keys
+from tokensmith.store.trusts import federation_row, to_federation
+from tokensmith.store.usage import forget_credentials, forget_key_uses
 
 
 def _client_row(client: Client) -> dict[str, Any]:
@@ -31,6 +37,14 @@ def _client_row(client: Client) -> dict[str, Any]:
         "rate_limit": client.rate_limit,
         "reuse_tokens": client.reuse_tokens,
         "tokens_not_before": client.tokens_not_before,
+        "auth_method": client.auth_method.value,
+        "jwks": dict(client.jwks) if client.jwks is not None else None,
+        "jwks_uri": client.jwks_uri,
+        "token_binding": client.token_binding.value,
+        "profile": client.profile.value,
+        "tls_subject_dn": client.tls_subject_dn,
+        "tls_san_dns": list(client.tls_san_dns) or None,
+        "tls_san_uri": list(client.tls_san_uri) or None,
     }
 
 
@@ -66,9 +80,29 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         reuse_tokens=bool(row.reuse_tokens),
         tokens_not_before=row.tokens_not_before,
         revision=row.revision,
+        auth_method=AuthMethod(row.auth_method),
+        jwks=row.jwks,
+        jwks_uri=row.jwks_uri,
+        token_binding=TokenBinding(row.token_binding),
+        profile=Profile(row.profile),
+        tls_subject_dn=row.tls_subject_dn,
+        tls_san_dns=tuple(row.tls_san_dns or ()),
+        tls_san_uri=tuple(row.tls_san_uri or ()),
     )
 
 
+# The client with its secrets and its federated credentials, in one query: a client
+# has one or the other (domain/registration.py), so the two outer joins give as many
+# rows as it has credentials, not their product (which decoding would still undo).
+# One query for every method: a second one for federated clients only would make a
+# federated id measurably slower to look up than an unknown one.
+_FEDERATION_COLUMNS = (
+    client_federations.c.federation_id,
+    client_federations.c.trust.label("federation_trust"),
+    client_federations.c.subject.label("federation_subject"),
+    client_federations.c.conditions.label("federation_conditions"),
+    client_federations.c.created_at.label("federation_created_at"),
+)
 _CLIENT_WITH_SECRETS = sa.select(
     clients,
     client_secrets.c.secret_id,
@@ -76,7 +110,12 @@ _CLIENT_WITH_SECRETS = sa.select(
     client_secrets.c.digest,
     client_secrets.c.created_at.label("secret_created_at"),
     client_secrets.c.expires_at,
-).select_from(clients.outerjoin(client_secrets, client_secrets.c.client_id == clients.c.client_id))
+    *_FEDERATION_COLUMNS,
+).select_from(
+    clients.outerjoin(client_secrets, client_secrets.c.client_id == clients.c.client_id).outerjoin(
+        client_federations, client_federations.c.client_id == clients.c.client_id
+    )
+)
 
 
 # When the id does not exist the lookup returns this row instead, marked as a decoy:
@@ -87,7 +126,8 @@ _CLIENT_WITH_SECRETS = sa.select(
 _DECOY_CLIENT: dict[str, Any] = {
     "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
     "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
-    "tokens_not_before": None, "revision": 0,
+    "tokens_not_before": None, "revision": 0, "auth_method": "client_secret_basic", "jwks": None, "jwks_uri": None,
+    "token_binding": "none", "profile": "none", "tls_subject_dn": None, "tls_san_dns": None, "tls_san_uri": None,
 }  # fmt: skip
 _DECOY_SECRET: dict[str, Any] = {
     "secret_id": "sec_000000000000", "kind": SecretKind.GENERATED.value, "digest": "0" * 64,
@@ -97,10 +137,20 @@ _ID = sa.bindparam("client_id", type_=clients.c.client_id.type)
 _DECOY = sa.select(
     *(_ID.label("client_id") if column.name == "client_id" else sa.literal(_DECOY_CLIENT[column.name], column.type).label(column.name)
       for column in clients.columns),
-    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-5:], strict=True)),
+    *(sa.literal(_DECOY_SECRET[name], column.type).label(name) for name, column in zip(_DECOY_SECRET, _CLIENT_WITH_SECRETS.selected_columns[-10:-5], strict=True)),
+    *(sa.cast(sa.null(), column.type).label(column.name) for column in _FEDERATION_COLUMNS),
     sa.true().label("decoy"),
 ).where(~sa.exists().where(clients.c.client_id == _ID))  # fmt: skip
 _LOOKUP = sa.union_all(_CLIENT_WITH_SECRETS.add_columns(sa.false().label("decoy")).where(clients.c.client_id == _ID), _DECOY)
+
+
+def _federation(row: Any) -> Federation:
+    """A client_federations row as the domain's Federation."""
+    return to_federation(row.federation_id, row.trust, row.subject, row.conditions, row.created_at)
+
+
+def _in_order(federations: Iterable[Federation]) -> tuple[Federation, ...]:
+    return tuple(sorted(federations, key=lambda federation: (federation.created_at, federation.federation_id)))
 
 
 class ClientAlreadyExists(Exception):
@@ -157,7 +207,7 @@ class ClientRepository:
         self._engine = engine
 
     def get(self, client_id: str) -> Client | None:
-        # One query, the client and its secrets joined, whether or not the client exists:
+        # One query, the client and its credentials joined, whether or not the client exists:
         # a second query for a known id only would make it measurably slower to refuse
         # than an unknown one (bench/timing.py), and costs a round trip on every miss.
         # An unknown id gets the decoy row, decoded like any other and then dropped.
@@ -165,12 +215,21 @@ class ClientRepository:
             rows = connection.execute(_LOOKUP, {"client_id": client_id}).all()
         if not rows:
             return None
-        secrets = [
-            StoredSecret(row.secret_id, SecretKind(row.kind), row.digest, row.secret_created_at, row.expires_at)
+        secrets = {
+            row.secret_id: StoredSecret(row.secret_id, SecretKind(row.kind), row.digest, row.secret_created_at, row.expires_at)
             for row in rows
             if row.secret_id is not None
-        ]
-        client = _to_client(rows[0], secrets)
+        }
+        client = _to_client(rows[0], list(secrets.values()))
+        federations = {
+            row.federation_id: to_federation(
+                row.federation_id, row.federation_trust, row.federation_subject, row.federation_conditions, row.federation_created_at
+            )
+            for row in rows
+            if row.federation_id is not None
+        }
+        if federations:
+            client = replace(client, federations=_in_order(federations.values()))
         return None if rows[0].decoy else client
 
     def page(self, query: ClientQuery) -> list[Client]:
@@ -193,10 +252,13 @@ class ClientRepository:
             rows = connection.execute(selected).all()
             ids = [row.client_id for row in rows]
             secrets: dict[str, list[StoredSecret]] = defaultdict(list)
+            federations: dict[str, list[Federation]] = defaultdict(list)
             if ids:
                 for row in connection.execute(sa.select(client_secrets).where(client_secrets.c.client_id.in_(ids))):
                     secrets[row.client_id].append(_to_secret(row))
-        found = [_to_client(row, secrets[row.client_id]) for row in rows]
+                for row in connection.execute(sa.select(client_federations).where(client_federations.c.client_id.in_(ids))):
+                    federations[row.client_id].append(_federation(row))
+        found = [replace(_to_client(row, secrets[row.client_id]), federations=_in_order(federations[row.client_id])) for row in rows]
         return [client for client in found if not query.scope or query.scope in client.scopes]
 
     def list(self) -> list[Client]:
@@ -204,8 +266,13 @@ class ClientRepository:
             secrets: dict[str, list[StoredSecret]] = defaultdict(list)
             for row in connection.execute(sa.select(client_secrets)):
                 secrets[row.client_id].append(_to_secret(row))
+            federations: dict[str, list[Federation]] = defaultdict(list)
+            for row in connection.execute(sa.select(client_federations)):
+                federations[row.client_id].append(_federation(row))
             rows = connection.execute(sa.select(clients).order_by(clients.c.client_id))
-            return [_to_client(row, secrets[row.client_id]) for row in rows]
+            return [
+                replace(_to_client(row, secrets[row.client_id]), federations=_in_order(federations[row.client_id])) for row in rows
+            ]
 
     def made_by_key(self, actor: str, key: str) -> tuple[str, str] | None:
         """(client id, fingerprint) of the client an idempotency key made, or None."""
@@ -249,14 +316,25 @@ class ClientRepository:
             if audit_event is not None:
                 audit.record(connection, audit_event)
 
-    def update(self, client: Client, audit_event: AuditEvent | None = None, *, expected_revision: int | None = None) -> int | None:
+    def update(
+        self,
+        client: Client,
+        audit_event: AuditEvent | None = None,
+        *,
+        expected_revision: int | None = None,
+        remove_secrets: bool = False,
+        keys_changed: bool = False,
+    ) -> int | None:
         """Writes the client's fields; its secrets are changed only through
-        add_secret and remove_secret, its tokens_not_before only through
-        revoke_tokens (so a change read before a revocation cannot undo it).
-        With `expected_revision`, only while the stored client is still at it
-        (StaleRevision otherwise): the check and the write are one statement, so of
-        two changes made from one revision exactly one is written. Answers the new
-        revision, or None when there is no such client."""
+        add_secret and remove_secret (or all removed with `remove_secrets`, when it
+        stops using them), its federated credentials only through add_federation and
+        remove_federation, its tokens_not_before only through revoke_tokens (so a
+        change read before a revocation cannot undo it). With `keys_changed`, the
+        uses of keys it no longer has are forgotten. With `expected_revision`, only
+        while the stored client is still at it (StaleRevision otherwise): the check
+        and the write are one statement, so of two changes made from one revision
+        exactly one is written. Answers the new revision, or None when there is no
+        such client."""
         row = _client_row(client)
         del row["client_id"], row["created_at"], row["tokens_not_before"]
         match = clients.c.client_id == client.client_id
@@ -267,6 +345,15 @@ class ClientRepository:
             if not changed:
                 self._refuse_stale(connection, client.client_id, expected_revision)
                 return None
+            if remove_secrets:
+                ids = connection.execute(
+                    sa.select(client_secrets.c.secret_id).where(client_secrets.c.client_id == client.client_id)
+                ).scalars()
+                for secret_id in ids.all():
+                    forget_credentials(connection, client.client_id, secret_id)
+                connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client.client_id))
+            if keys_changed:
+                forget_key_uses(connection, client.client_id, jwks_kids(client.jwks) if client.jwks is not None else ())
             if audit_event is not None:
                 audit.record(connection, audit_event)
             revision: int = connection.execute(sa.select(clients.c.revision).where(clients.c.client_id == client.client_id)).scalar_one()
@@ -290,6 +377,8 @@ class ClientRepository:
                 self._refuse_stale(connection, client_id, expected_revision)
             connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client_id))
             connection.execute(idempotency_keys.delete().where(idempotency_keys.c.client_id == client_id))
+            connection.execute(client_federations.delete().where(client_federations.c.client_id == client_id))
+            forget_credentials(connection, client_id)
             if audit_event is not None and deleted:
                 audit.record(connection, audit_event)
             return deleted
@@ -328,6 +417,31 @@ class ClientRepository:
             ).rowcount
             if removed:
                 connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
+                forget_credentials(connection, client_id, secret_id)
             if audit_event is not None and removed:
                 audit.record(connection, audit_event)
+            return removed > 0
+
+    def add_federation(self, client_id: str, federation: Federation, updated_at: int, audit_event: AuditEvent | None = None) -> None:
+        """The trust must exist (the foreign key refuses it otherwise)."""
+        with self._engine.begin() as connection:
+            connection.execute(client_federations.insert().values(federation_row(client_id, federation)))
+            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
+            if audit_event is not None:
+                audit.record(connection, audit_event)
+
+    def remove_federation(
+        self, client_id: str, federation_id: str, updated_at: int, audit_event: AuditEvent | None = None
+    ) -> bool:
+        with self._engine.begin() as connection:
+            removed = connection.execute(
+                client_federations.delete().where(
+                    (client_federations.c.client_id == client_id) & (client_federations.c.federation_id == federation_id)
+                )
+            ).rowcount
+            if removed:
+                connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
+                forget_credentials(connection, client_id, federation_id)
+                if audit_event is not None:
+                    audit.record(connection, audit_event)
             return removed > 0

@@ -1,5 +1,5 @@
 """Telling every node at once, through Redis pub/sub: a client changed, the key ring
-changed, a token was revoked, a source was blocked.
+changed, a token was revoked, a source was blocked, a trusted issuer changed.
 
 Pub/sub delivers at most once, and only to nodes connected at that moment, so it
 only ever shortens staleness: the in-process caches keep their own time limits
@@ -12,6 +12,7 @@ One channel, `<prefix>events`; each message is a small JSON object:
     {"kind": "keys"}
     {"kind": "revoked", "subject": "<jti>", "expires_at": <epoch seconds>}
     {"kind": "block", "subject": "<throttle key>", "seconds": <float>}
+    {"kind": "trust", "subject": "<trust name>"}
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class EventKind(str, Enum):
     KEYS = "keys"
     REVOKED = "revoked"
     BLOCK = "block"
+    TRUST = "trust"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ class Event:
 
 def client_changed(client_id: str) -> Event:
     return Event(EventKind.CLIENT, client_id)
+
+
+def trust_changed(name: str) -> Event:
+    return Event(EventKind.TRUST, name)
 
 
 def keys_changed() -> Event:

@@ -24,8 +24,18 @@ clients = sa.Table(
     sa.Column("reuse_tokens", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0005
     # Tokens issued before this instant are inactive (migration 0006); null: none.
     sa.Column("tokens_not_before", sa.BigInteger, nullable=True),
-    # One more on every write to the client or its secrets (migration 0010): the admin API's ETag.
+    # One more on every write to the client, its secrets or its federated credentials (migration 0010): the admin API's ETag.
     sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
+    # domain/client_keys.py (migration 0007)
+    sa.Column("auth_method", sa.String(32), nullable=False, server_default="client_secret_basic"),
+    sa.Column("jwks", sa.JSON, nullable=True),
+    sa.Column("jwks_uri", sa.String(2048), nullable=True),
+    # domain/sender_constraints.py (migration 0008)
+    sa.Column("token_binding", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("profile", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("tls_subject_dn", sa.String(1024), nullable=True),
+    sa.Column("tls_san_dns", sa.JSON, nullable=True),
+    sa.Column("tls_san_uri", sa.JSON, nullable=True),
 )
 
 client_secrets = sa.Table(
@@ -105,4 +115,41 @@ console_sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+)
+
+# Workload identity federation (domain/trusts.py, migration 0007): trusted external
+# issuers, and each client's federated credentials.
+trusts = sa.Table(
+    "trusts",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("issuer", sa.String(2048), nullable=False),
+    sa.Column("jwks_uri", sa.String(2048), nullable=True),
+    sa.Column("jwks", sa.JSON, nullable=True),
+    sa.Column("audience", sa.String(512), nullable=True),
+    sa.Column("replay", sa.String(16), nullable=False),
+    sa.Column("max_token_age", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+client_federations = sa.Table(
+    "client_federations",
+    metadata,
+    sa.Column("federation_id", sa.String(32), primary_key=True),
+    sa.Column("client_id", sa.String(128), sa.ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("trust", sa.String(64), sa.ForeignKey("trusts.name"), nullable=False, index=True),
+    sa.Column("subject", sa.String(512), nullable=False),
+    sa.Column("conditions", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# When each credential (a secret's id, "key:" + a kid, a federation's id) last
+# authenticated its client: written in batches by a node, not once per token.
+credential_uses = sa.Table(
+    "credential_uses",
+    metadata,
+    sa.Column("client_id", sa.String(128), primary_key=True),
+    sa.Column("credential_id", sa.String(160), primary_key=True),
+    sa.Column("last_used_at", sa.BigInteger, nullable=False),
 )

@@ -18,10 +18,9 @@ from typing import Any
 
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH, Client
 from tokensmith.domain.errors import Problem, TokensmithError
-from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import retry_after
-from tokensmith.exchange.authentication.methods import Credential
-from tokensmith.exchange.needs import Admission, Admit, Failed, Need, Release, Reserve
+from tokensmith.exchange.authentication.methods import Checks, Credential
+from tokensmith.exchange.needs import Admission, Admit, Failed, Need, Release, Reserve, Used
 
 
 @dataclass(slots=True)
@@ -38,7 +37,7 @@ class Trace:
             state["authenticated_client_id"] = self.authenticated_client_id
 
 
-def authenticate(credential: Credential, checker: SecretChecker, trace: Trace) -> Generator[Need, Any, Client]:
+def authenticate(credential: Credential, checks: Checks, trace: Trace) -> Generator[Need, Any, Client]:
     """The client `credential` proves, or a refusal: 429 while the source is blocked,
     else 401 invalid_client for any credential failure (which is counted)."""
     client_id = credential.client_id[:MAX_CLIENT_ID_LENGTH]
@@ -49,16 +48,17 @@ def authenticate(credential: Credential, checker: SecretChecker, trace: Trace) -
     if client is not None:
         trace.client_id = client.client_id
     now = int(time.time())
-    if reservation is None and credential.waits(client, checker, now):
+    if reservation is None and credential.waits(client, checks, now):
         reservation = yield Reserve(client_id, client is not None)
         if reservation is not None and reservation.blocked_for > 0:
             raise _blocked(reservation.blocked_for)
-    proven = yield from credential.verify(client, checker, now)
+    proven = yield from credential.verify(client, checks, now)
     if not proven or client is None:
-        yield Failed(client_id, reservation, client is not None)
+        yield Failed(client_id, reservation, client is not None, credential.method, credential.reason)
         raise TokensmithError(Problem.INVALID_CLIENT)
     if reservation is not None and reservation.counted:
         yield Release(reservation)
+    yield Used(client.client_id, credential.method, credential.used)
     trace.authenticated_client_id = client.client_id
     return client
 

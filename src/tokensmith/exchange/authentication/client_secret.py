@@ -11,9 +11,8 @@ from urllib.parse import unquote_plus
 
 from tokensmith.domain.clients import Client
 from tokensmith.domain.errors import Problem, TokensmithError
-from tokensmith.domain.grants import ClientCredentials, secret_checks_out
-from tokensmith.domain.secrets import SecretChecker
-from tokensmith.exchange.authentication.methods import presented_credential
+from tokensmith.domain.grants import ClientCredentials, matched_secret
+from tokensmith.exchange.authentication.methods import Checks, presented_credential
 from tokensmith.exchange.needs import InThread, Need
 from tokensmith.http.parsing import malformed
 
@@ -24,11 +23,13 @@ MAX_AUTHORIZATION_LENGTH = 4096
 
 
 class SecretCredential:
-    __slots__ = ("credentials", "method")
+    __slots__ = ("credentials", "method", "reason", "used")
 
     def __init__(self, method: str, credentials: ClientCredentials) -> None:
         self.method = method
         self.credentials = credentials
+        self.used: str | None = None
+        self.reason = "secret"
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"SecretCredential({self.method}, client_id={self.credentials.client_id!r})"
@@ -40,16 +41,21 @@ class SecretCredential:
     def is_plausible(self) -> bool:
         return self.credentials.is_plausible()
 
-    def waits(self, client: Client | None, checker: SecretChecker, now: int) -> bool:
+    def waits(self, client: Client | None, checks: Checks, now: int) -> bool:
         # An imported secret not yet checked in this process costs an argon2 run.
-        return client is not None and client.has_imported_secret and checker.needs_slow_check(self.credentials.client_secret, client.secrets, now)
+        return client is not None and client.has_imported_secret and checks.secrets.needs_slow_check(self.credentials.client_secret, client.secrets, now)
 
-    def verify(self, client: Client | None, checker: SecretChecker, now: int) -> Generator[Need, Any, bool]:
-        if self.waits(client, checker, now):
+    def verify(self, client: Client | None, checks: Checks, now: int) -> Generator[Need, Any, bool]:
+        checker = checks.secrets
+        if self.waits(client, checks, now):
             # argon2 takes tens of milliseconds: never on the event loop.
-            result: bool = yield InThread(lambda: secret_checks_out(client, self.credentials, checker, now))
-            return result
-        return secret_checks_out(client, self.credentials, checker, now)
+            self.used = yield InThread(lambda: matched_secret(client, self.credentials, checker, now))
+        else:
+            self.used = matched_secret(client, self.credentials, checker, now)
+        if self.used is not None:
+            return True
+        self.reason = "unknown_client" if client is None else ("disabled" if not client.enabled else "secret")
+        return False
 
 
 def basic_token(authorization: str) -> str | None:
