@@ -46,6 +46,6 @@ def decode(text: str) -> bytes:
     if remainder and text[-1] not in _CANONICAL_LAST[remainder]:
         raise DecodeError("not canonical base64url")
     try:
-        return _b64decode(text + _PADDING[remainder], altchars=b"-_", validate=True)
+        return _b64decode(text + _PADDING[remainder], b"-_", True)  # (altchars, validate)
     except binascii.Error:
         raise DecodeError("not base64url") from None
