@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tokensmith.domain.introspection import read_token
+from tokensmith.domain.introspection import read_token, token_type
 from tokensmith.http.authentication import authenticated_client
 from tokensmith.http.errors import NO_STORE
 from tokensmith.http.parsing import form_body, malformed
@@ -22,7 +22,8 @@ from tokensmith.node import Node
 
 PATH = "/oauth2/introspect"
 INACTIVE = orjson.dumps({"active": False})
-_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+# cnf: a bound token's confirmation (RFC 7800 §3.1; RFC 9449 §6.2, RFC 8705 §3.2).
+_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "cnf")
 
 
 async def introspect(request: Request) -> Response:
@@ -45,7 +46,7 @@ async def introspect(request: Request) -> Response:
         or not await _client_still_holds(node, claims)
     ):
         return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
-    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": "Bearer"}
+    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": token_type(claims)}
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
 
 
