@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,21 @@ def replace_section(path: Path, heading: str, text: str, empty: str) -> None:
         tail = current[following:] if following != -1 else "\n"
         updated = current[: start + 1] + text.rstrip("\n") + "\n" + tail
     path.write_text(updated)
+
+
+def ops_rate(batch: Callable[[], int], seconds: float) -> dict[str, float]:
+    """Operations per second of `batch` (which does some and says how many), called
+    until `seconds` have passed; cpu_share below 1 means something else ran on this
+    core meanwhile. The caller warms up first."""
+    count = 0
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    deadline = started + seconds
+    while True:
+        count += batch()
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+    elapsed = now - started
+    cpu = time.process_time() - cpu_started
+    return {"ops_per_s": count / elapsed, "ops_per_cpu_s": count / cpu, "count": count, "seconds": elapsed, "cpu_share": cpu / elapsed}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import time
 from collections.abc import Callable
 
+from common import ops_rate
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
@@ -51,21 +51,13 @@ def rate(sign: Callable[[bytes], bytes], seconds: float) -> dict[str, float]:
     data = signing_input()
     for _ in range(50):  # warm caches and OpenSSL's lazily built tables
         sign(data)
-    count = 0
-    cpu_started = time.process_time()
-    started = time.perf_counter()
-    deadline = started + seconds
-    while True:
+
+    def batch() -> int:
         for _ in range(32):
             sign(data)
-        count += 32
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-    elapsed = now - started
-    # cpu_share below 1 means something else ran on this core meanwhile.
-    cpu_share = (time.process_time() - cpu_started) / elapsed
-    return {"ops_per_s": count / elapsed, "count": count, "seconds": elapsed, "cpu_share": cpu_share}
+        return 32
+
+    return ops_rate(batch, seconds)
 
 
 def main() -> None:

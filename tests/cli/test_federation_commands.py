@@ -165,7 +165,7 @@ def test_every_change_is_in_the_audit_trail(store: Tokensmith, cluster: str) -> 
 
 
 BAD_INPUT: dict[str, tuple[tuple[str, ...], str]] = {
-    "create: unknown method": (("clients", "create", "--scope", "edit", "--auth-method", "tls_client_auth"), "--auth-method"),
+    "create: unknown method": (("clients", "create", "--scope", "edit", "--auth-method", "client_secret_jwt"), "--auth-method"),
     "create: keys missing": (("clients", "create", "--scope", "edit", "--auth-method", "private_key_jwt"), "exactly one"),
     "create: both key sources": (("clients", "create", "--scope", "edit", "--auth-method", "private_key_jwt", "--jwks-file", "@keys",
                                   "--jwks-uri", "https://x.example/jwks"), "exactly one"),

@@ -44,3 +44,28 @@ def test_decode_refuses_every_spelling_but_the_canonical_one(text: str) -> None:
 
 def test_empty_text_is_empty_bytes() -> None:
     assert base64url.decode("") == b"" and base64url.encode(b"") == b""
+
+
+def _reference_decode(text: str) -> bytes:
+    """The definition: decode leniently, accept only if re-encoding gives the text back."""
+    padded = text + "=" * (-len(text) % 4)
+    if len(text) % 4 == 1 or not set(text) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"):
+        raise base64url.DecodeError("not base64url")
+    raw = base64.urlsafe_b64decode(padded)
+    if base64url.encode_text(raw) != text:
+        raise base64url.DecodeError("not canonical")
+    return raw
+
+
+@given(st.text(alphabet="AaBbQgw09-_+/= \n.\u0430\x00", max_size=12))
+def test_decode_accepts_exactly_what_the_definition_accepts(text: str) -> None:
+    try:
+        expected: bytes | None = _reference_decode(text)
+    except (base64url.DecodeError, ValueError):
+        expected = None
+    try:
+        got: bytes | None = base64url.decode(text)
+    except base64url.DecodeError:
+        got = None
+
+    assert got == expected

@@ -1,17 +1,20 @@
 """Public keys as JWKs (RFC 7517/7518 §6), RFC 7638 thumbprints, and the one
-VerificationKey type: a key id, the one algorithm it verifies, the public key."""
+VerificationKey type: a key id, the one algorithm it verifies, the public key, and its
+signature check, built once per key (the check runs on every token verified)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tokensmith.jose import base64url
 
@@ -25,6 +28,78 @@ _RSA_ALGORITHMS = frozenset({"RS256", "PS256"})
 FULLY_SPECIFIED = {"Ed25519": "EdDSA"}
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3 / §3.5
 
+# Order n of the P-256 group. r and s must lie in [1, n-1] (CVE-2022-21449, "psychic
+# signatures"), and s <= n/2: (r, n-s) verifies whenever (r, s) does, so only the low
+# half is accepted and the signer always writes it (as Bitcoin's BIP 62 does).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_HALF_ORDER = P256_ORDER // 2
+# Order L of the Ed25519 group: RFC 8032 §5.1.7 rejects S >= L (S + L also verifies
+# under a lax implementation).
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)  # RFC 7518 §3.5
+PKCS1 = padding.PKCS1v15()
+SHA256 = hashes.SHA256()
+ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+SignatureCheck = Callable[[bytes, bytes], bool]
+
+
+def signature_check(alg: str, public: PublicKey) -> SignatureCheck:
+    """check(signing_input, signature): whether `signature` is the one accepted spelling
+    of a valid `alg` signature by `public`. Always False when the key's type cannot
+    make `alg` signatures. Everything that depends only on the key is decided here."""
+    if alg in _RSA_ALGORITHMS and isinstance(public, rsa.RSAPublicKey):
+        # RFC 8017 §8.2.2 / §8.1.2: exactly k octets; OpenSSL also takes a shorter
+        # string (leading zeros dropped), which would be a second spelling.
+        length = (public.key_size + 7) // 8
+        scheme = PKCS1 if alg == "RS256" else PSS
+        rsa_verify = public.verify
+
+        def check_rsa(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != length:
+                return False
+            try:
+                rsa_verify(signature, signing_input, scheme, SHA256)
+            except InvalidSignature:
+                return False
+            return True
+
+        return check_rsa
+    if alg == "ES256" and isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
+        ec_verify = public.verify
+
+        def check_es256(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != 64:
+                return False
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            if not (0 < r < P256_ORDER and 0 < s <= P256_HALF_ORDER):
+                return False
+            try:
+                ec_verify(encode_dss_signature(r, s), signing_input, ECDSA_SHA256)
+            except InvalidSignature:
+                return False
+            return True
+
+        return check_es256
+    if alg == "EdDSA" and isinstance(public, Ed25519PublicKey):
+        ed_verify = public.verify
+
+        def check_eddsa(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != 64 or int.from_bytes(signature[32:], "little") >= ED25519_ORDER:
+                return False
+            try:
+                ed_verify(signature, signing_input)
+            except InvalidSignature:
+                return False
+            return True
+
+        return check_eddsa
+    return _never
+
+
+def _never(signing_input: bytes, signature: bytes) -> bool:
+    return False
+
 
 @dataclass(frozen=True)
 class VerificationKey:
@@ -34,6 +109,11 @@ class VerificationKey:
     kid: str
     alg: str
     public_key: PublicKey
+    #: signature_check(alg, public_key), made once: check(signing_input, signature).
+    check: SignatureCheck = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check", signature_check(self.alg, self.public_key))
 
 
 class UnusableKey(ValueError):

@@ -15,29 +15,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tokensmith.jose import base64url
-from tokensmith.jose.jwk import VerificationKey
+from tokensmith.jose.jwk import (
+    ECDSA_SHA256,
+    ED25519_ORDER,
+    P256_HALF_ORDER,
+    P256_ORDER,
+    PKCS1,
+    PSS,
+    SHA256,
+    VerificationKey,
+)
 from tokensmith.jose.strict_json import NotAJsonObject, json_object
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-
-# Order n of the P-256 group. r and s must lie in [1, n-1] (CVE-2022-21449, "psychic
-# signatures"), and s <= n/2: (r, n-s) verifies whenever (r, s) does, so only the low
-# half is accepted and the signer always writes it (as Bitcoin's BIP 62 does).
-P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-P256_HALF_ORDER = P256_ORDER // 2
-# Order L of the Ed25519 group: RFC 8032 §5.1.7 rejects S >= L (S + L also verifies
-# under a lax implementation).
-ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
-_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)  # RFC 7518 §3.5
-_PKCS1 = padding.PKCS1v15()
-_SHA256 = hashes.SHA256()
-_ECDSA = ec.ECDSA(hashes.SHA256())
 
 
 class MalformedJWS(ValueError):
@@ -53,32 +47,26 @@ class CompactJWS:
     signature: bytes
 
     def payload_object(self) -> dict[str, Any]:
-        """The payload as a strict JSON object (JWT claims, RFC 7519 §7.2 step 10)."""
-        try:
-            return json_object(self.payload)
-        except NotAJsonObject:
-            raise MalformedJWS("payload is not a JSON object") from None
+        return payload_object(self.payload)
 
 
-def _segments(token: str) -> tuple[list[str], dict[str, Any]]:
+def split(token: str) -> list[str]:
+    """The three segments of a compact JWS, unchecked."""
     segments = token.split(".")
     if len(segments) != 3:
         raise MalformedJWS("is not a signed JWT in compact form (expected 3 segments)")
+    return segments
+
+
+def decode_header(header_segment: str) -> dict[str, Any]:
     try:
-        return segments, json_object(base64url.decode(segments[0]))
+        return json_object(base64url.decode(header_segment))
     except (base64url.DecodeError, NotAJsonObject):
         raise MalformedJWS("header is not base64url-encoded JSON") from None
 
 
-def parse_header(token: str) -> dict[str, Any]:
-    """Only the header (three segments, the first a strict JSON object): for a reader
-    that refuses an unacceptable `alg` or `typ` before anything else."""
-    return _segments(token)[1]
-
-
-def parse(token: str) -> CompactJWS:
-    segments, header = _segments(token)
-    header_segment, payload_segment, signature_segment = segments
+def decode_body(payload_segment: str, signature_segment: str) -> tuple[bytes, bytes]:
+    """The payload (decoded, not parsed) and the signature."""
     if not signature_segment:
         raise MalformedJWS("has no signature")
     try:
@@ -89,22 +77,43 @@ def parse(token: str) -> CompactJWS:
         signature = base64url.decode(signature_segment)
     except base64url.DecodeError:
         raise MalformedJWS("signature is not base64url") from None
+    return payload, signature
+
+
+def parse_header(token: str) -> dict[str, Any]:
+    """Only the header (three segments, the first a strict JSON object): for a reader
+    that refuses an unacceptable `alg` or `typ` before anything else."""
+    return decode_header(split(token)[0])
+
+
+def parse(token: str) -> CompactJWS:
+    header_segment, payload_segment, signature_segment = split(token)
+    header = decode_header(header_segment)
+    payload, signature = decode_body(payload_segment, signature_segment)
     # Both segments passed the alphabet check, so this is ASCII.
     return CompactJWS(header, f"{header_segment}.{payload_segment}".encode("ascii"), payload, signature)
+
+
+def payload_object(payload: bytes) -> dict[str, Any]:
+    """The payload as a strict JSON object (JWT claims, RFC 7519 §7.2 step 10)."""
+    try:
+        return json_object(payload)
+    except NotAJsonObject:
+        raise MalformedJWS("payload is not a JSON object") from None
 
 
 def signature_function(alg: str, key: PrivateKey) -> Callable[[bytes], bytes]:
     """The raw JWS signature (RFC 7518 §3) of a signing input, made with `key`."""
     if alg == "RS256" and isinstance(key, rsa.RSAPrivateKey):
-        return lambda data: key.sign(data, _PKCS1, _SHA256)
+        return lambda data: key.sign(data, PKCS1, SHA256)
     if alg == "PS256" and isinstance(key, rsa.RSAPrivateKey):
-        return lambda data: key.sign(data, _PSS, _SHA256)
+        return lambda data: key.sign(data, PSS, SHA256)
     if alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
 
         def sign_es256(data: bytes) -> bytes:
             # RFC 7518 §3.4: R || S, 32 bytes each, not DER. OpenSSL picks s from either
             # half; the verifier accepts only the low one, so normalise it here.
-            r, s = decode_dss_signature(key.sign(data, _ECDSA))
+            r, s = decode_dss_signature(key.sign(data, ECDSA_SHA256))
             if s > P256_HALF_ORDER:
                 s = P256_ORDER - s
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
@@ -142,34 +151,17 @@ class Signer:
 
 def verify_signature(key: VerificationKey, alg: str, signing_input: bytes, signature: bytes, *, low_s_only: bool = True) -> bool:
     """Whether `signature` is the one accepted spelling of a valid `alg` signature by
-    `key`. `alg` must be the key's own algorithm and match its type.
+    `key`. `alg` must be the key's own algorithm and match its type (jwk.signature_check).
 
     `low_s_only=False` also takes an ES256 signature in the high half: for what other
     software signs (client assertions, platform tokens), where half the signatures
-    have a high s and nothing is keyed on the token's text (replay is keyed on jti)."""
-    if alg != key.alg:
-        return False
-    public = key.public_key
-    try:
-        if alg in ("RS256", "PS256") and isinstance(public, rsa.RSAPublicKey):
-            # RFC 8017 §8.2.2 / §8.1.2: exactly k octets; OpenSSL also takes a shorter
-            # string (leading zeros dropped), which would be a second spelling.
-            if len(signature) != (public.key_size + 7) // 8:
-                return False
-            public.verify(signature, signing_input, _PKCS1 if alg == "RS256" else _PSS, _SHA256)
-        elif alg == "ES256" and isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
-            if len(signature) != 64:
-                return False
-            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            if not (0 < r < P256_ORDER and 0 < s < P256_ORDER) or (low_s_only and s > P256_HALF_ORDER):
-                return False
-            public.verify(encode_dss_signature(r, s), signing_input, _ECDSA)
-        elif alg == "EdDSA" and isinstance(public, ed25519.Ed25519PublicKey):
-            if len(signature) != 64 or int.from_bytes(signature[32:], "little") >= ED25519_ORDER:
-                return False
-            public.verify(signature, signing_input)
-        else:
-            return False
-    except InvalidSignature:
-        return False
-    return True
+    have a high s and nothing is keyed on the token's text (replay is keyed on jti).
+    (r, s) is valid exactly when (r, n - s) is, so the high one is checked as the low."""
+    if not low_s_only and alg == "ES256" and len(signature) == 64:
+        s = int.from_bytes(signature[32:], "big")
+        if P256_HALF_ORDER < s < P256_ORDER:
+            signature = signature[:32] + (P256_ORDER - s).to_bytes(32, "big")
+    return alg == key.alg and key.check(signing_input, signature)
+
+
+__all__ = ["ED25519_ORDER", "P256_HALF_ORDER", "P256_ORDER", "CompactJWS", "MalformedJWS", "Signer", "decode_body", "decode_header", "parse", "parse_header", "payload_object", "signature_function", "split", "verify_signature"]

@@ -7,7 +7,10 @@ Typical use::
     verifier = TokenVerifier("https://auth.example.com", "https://api.example.com")
     claims = verifier.verify(token, scopes=["orders:read"])
 
-See docs/resource-servers.md for the ASGI middleware and ``require_scopes``.
+A token verified once is answered from memory until its ``exp`` (the
+verified-token cache, tokensmith.verify.cache). See docs/resource-servers.md for
+the ASGI middleware and ``require_scopes``, and for the FastAPI, Flask and Django
+integrations in tokensmith.verify.integrations (optional extras).
 """
 
 from tokensmith.verify.asgi import (
@@ -19,6 +22,7 @@ from tokensmith.verify.asgi import (
     require_scopes,
     www_authenticate,
 )
+from tokensmith.verify.cache import VerifiedTokenCache
 from tokensmith.verify.errors import (
     ExpiredToken,
     InsufficientScope,
@@ -31,6 +35,7 @@ from tokensmith.verify.errors import (
 )
 from tokensmith.verify.introspection import IntrospectionRevocationCheck
 from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache
+from tokensmith.verify.resource_metadata import ProtectedResourceMetadata
 from tokensmith.verify.verifier import RevocationCheck, TokenVerifier, check_scopes
 
 __all__ = [
@@ -44,12 +49,14 @@ __all__ = [
     "InvalidToken",
     "JwksCache",
     "MissingToken",
+    "ProtectedResourceMetadata",
     "RevocationCheck",
     "RevokedToken",
     "ScopeDependency",
     "TokenError",
     "TokenHTTPException",
     "TokenVerifier",
+    "VerifiedTokenCache",
     "VerifierUnavailable",
     "bearer_token",
     "check_scopes",

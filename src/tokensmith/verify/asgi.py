@@ -7,86 +7,61 @@
   it with the request) and FastAPI (``Depends(...)``) that enforces scopes
   per route, with or without the middleware.
 
-Errors are answered as RFC 6750 §3 prescribes: 401 + ``invalid_token``,
-403 + ``insufficient_scope``, 400 + ``invalid_request``, and a bare
-``Bearer`` challenge when the request carries no bearer token at all.
+Errors are answered as RFC 6750 §3 prescribes (tokensmith.verify.bearer):
+401 + ``invalid_token``, 403 + ``insufficient_scope``, 400 + ``invalid_request``,
+and a bare ``Bearer`` challenge when the request carries no bearer token at all.
+Given ``resource_metadata``, the middleware serves the RFC 9728 document and names it
+in every challenge.
 """
 
 # No "from __future__ import annotations" here: FastAPI reads the dependency's
 # annotations at runtime, and string annotations on a callable instance cannot
 # be resolved (it has no __globals__), so ``request: Request`` must stay a class.
-import json
-import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokensmith.verify.errors import InsufficientScope, InvalidRequest, MissingToken, TokenError
+from tokensmith.verify.bearer import Refusal, bearer_token, www_authenticate
+from tokensmith.verify.errors import TokenError
+from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
 from tokensmith.verify.verifier import TokenVerifier, check_scopes
 
 #: Key under which verified claims are stored in the ASGI scope.
 CLAIMS_SCOPE_KEY = "tokensmith.claims"
 
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-# RFC 6750 §3: characters allowed inside the challenge's quoted values.
-_UNSAFE_CHALLENGE_CHARS = re.compile(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]')
-
-
-def bearer_token(headers: Iterable[tuple[bytes, bytes]], query_string: bytes = b"") -> str:
-    """Extract the bearer token from raw ASGI headers.
-
-    Raises :class:`MissingToken` when there is no bearer credential and
-    :class:`InvalidRequest` when the request is ambiguous or malformed.
-    """
-    values = [value for name, value in headers if name.lower() == b"authorization"]
-    in_query = any(name == "access_token" for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    if in_query:
-        # RFC 6750 §2.3 / RFC 9700 §2.4: tokens in URLs leak into logs and history.
-        raise InvalidRequest("access tokens in the URL query are not accepted; use the Authorization header")
-    if not values:
-        raise MissingToken("a bearer token is required")
-    if len(values) > 1:
-        raise InvalidRequest("the request carries more than one Authorization header")
-    scheme, _, credentials = values[0].decode("latin-1").partition(" ")
-    if scheme.lower() != "bearer":
-        raise MissingToken("a bearer token is required")
-    token = credentials.strip(" ")
-    if not _B64TOKEN.fullmatch(token):
-        raise InvalidRequest("the Authorization header is not 'Bearer <token>' with exactly one token")
-    return token
-
-
-def www_authenticate(error: TokenError, realm: str | None = None, *, include_description: bool = True) -> str:
-    """The ``WWW-Authenticate`` challenge for ``error`` (RFC 6750 §3)."""
-    params: list[str] = []
-    if realm:
-        params.append(f'realm="{_challenge_value(realm)}"')
-    # RFC 6750 §3.1: no error code when the request had no credentials at all.
-    if error.error:
-        params.append(f'error="{error.error}"')
-        if include_description:
-            params.append(f'error_description="{_challenge_value(error.description)}"')
-    if isinstance(error, InsufficientScope):
-        params.append(f'scope="{_challenge_value(" ".join(error.required_scopes))}"')
-    return "Bearer" + (" " + ", ".join(params) if params else "")
-
-
-def _challenge_value(text: str) -> str:
-    return _UNSAFE_CHALLENGE_CHARS.sub("?", text)
+__all__ = [
+    "CLAIMS_SCOPE_KEY",
+    "BearerAuthMiddleware",
+    "ScopeDependency",
+    "TokenHTTPException",
+    "bearer_token",
+    "require_scopes",
+    "serve_metadata",
+    "with_claims",
+    "www_authenticate",
+]
 
 
 class TokenHTTPException(HTTPException):
-    """Raised by :func:`require_scopes`; Starlette/FastAPI render it with the challenge header."""
+    """Raised by :func:`require_scopes`; Starlette/FastAPI render it with the challenge header.
 
-    def __init__(self, error: TokenError, realm: str | None = None, *, include_description: bool = True) -> None:
-        headers = {"Cache-Control": "no-store"}
-        if error.status_code in (400, 401, 403):
-            headers["WWW-Authenticate"] = www_authenticate(error, realm, include_description=include_description)
+    ``refusal`` is the whole RFC 6750 answer (status, headers, JSON body), for an
+    exception handler that sends it as it is; pass one already written to use it."""
+
+    def __init__(
+        self,
+        error: TokenError,
+        realm: str | None = None,
+        *,
+        include_description: bool = True,
+        resource_metadata: str | None = None,
+        refusal: Refusal | None = None,
+    ) -> None:
+        self.refusal = refusal or Refusal.of(error, realm, include_description=include_description, resource_metadata=resource_metadata)
+        headers = {name: value for name, value in self.refusal.headers if name != "Content-Type"}
         super().__init__(error.status_code, detail=error.description if include_description else None, headers=headers)
         self.token_error = error
 
@@ -95,7 +70,9 @@ class BearerAuthMiddleware:
     """Require a valid access token on every request except ``exempt_paths``.
 
     ``required_scopes`` apply to every request; use :func:`require_scopes`
-    for per-route scopes.
+    for per-route scopes. With ``resource_metadata`` the middleware also serves that
+    RFC 9728 document (unauthenticated, at its well-known path) and names its URL in
+    every challenge.
     """
 
     def __init__(
@@ -107,6 +84,7 @@ class BearerAuthMiddleware:
         realm: str | None = None,
         exempt_paths: Iterable[str] = (),
         include_error_description: bool = True,
+        resource_metadata: ProtectedResourceMetadata | None = None,
     ) -> None:
         self.app = app
         self.verifier = verifier
@@ -114,8 +92,13 @@ class BearerAuthMiddleware:
         self.realm = realm
         self.exempt_paths = frozenset(exempt_paths)
         self.include_error_description = include_error_description
+        self.resource_metadata = resource_metadata
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metadata = self.resource_metadata
+        if metadata is not None and scope["type"] == "http" and scope.get("path") == metadata.path:
+            await serve_metadata(metadata, send)
+            return
         if scope["type"] not in ("http", "websocket") or scope.get("path") in self.exempt_paths:
             await self.app(scope, receive, send)
             return
@@ -145,19 +128,22 @@ class BearerAuthMiddleware:
             await send({"type": "websocket.close", "code": 1008})
 
     def _response_parts(self, error: TokenError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        payload: dict[str, str] = {"error": error.error} if error.error else {}
-        if self.include_error_description:
-            payload["error_description"] = error.description
-        body = json.dumps(payload).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        if error.status_code in (400, 401, 403):
-            challenge = www_authenticate(error, self.realm, include_description=self.include_error_description)
-            headers.append((b"www-authenticate", challenge.encode("latin-1")))
-        return error.status_code, headers, body
+        metadata_url = self.resource_metadata.url if self.resource_metadata is not None else None
+        refusal = Refusal.of(error, self.realm, include_description=self.include_error_description, resource_metadata=metadata_url)
+        return refusal.status, _raw_headers(refusal.headers, refusal.body), refusal.body
+
+
+async def serve_metadata(metadata: ProtectedResourceMetadata, send: Send) -> None:
+    """Answer one HTTP request with the RFC 9728 document (§3.2)."""
+    body = metadata.body()
+    await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(METADATA_HEADERS, body)})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _raw_headers(headers: Iterable[tuple[str, str]], body: bytes) -> list[tuple[bytes, bytes]]:
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    raw.append((b"content-length", str(len(body)).encode()))
+    return raw
 
 
 def with_claims(scope: Scope, claims: dict[str, Any]) -> Scope:
@@ -178,11 +164,13 @@ class ScopeDependency:
         verifier: TokenVerifier | None,
         realm: str | None,
         include_error_description: bool,
+        resource_metadata: ProtectedResourceMetadata | None = None,
     ) -> None:
         self.scopes = scopes
         self.verifier = verifier
         self.realm = realm
         self.include_error_description = include_error_description
+        self.resource_metadata = resource_metadata
 
     def __repr__(self) -> str:
         return f"require_scopes({', '.join(map(repr, self.scopes))})"
@@ -198,7 +186,10 @@ class ScopeDependency:
             token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
             claims = await self.verifier.verify_async(token, self.scopes)
         except TokenError as exc:
-            raise TokenHTTPException(exc, self.realm, include_description=self.include_error_description) from None
+            metadata_url = self.resource_metadata.url if self.resource_metadata is not None else None
+            raise TokenHTTPException(
+                exc, self.realm, include_description=self.include_error_description, resource_metadata=metadata_url
+            ) from None
         request.scope[CLAIMS_SCOPE_KEY] = claims
         request.state.token_claims = claims
         return claims
@@ -209,6 +200,7 @@ def require_scopes(
     verifier: TokenVerifier | None = None,
     realm: str | None = None,
     include_error_description: bool = True,
+    resource_metadata: ProtectedResourceMetadata | None = None,
 ) -> ScopeDependency:
     """Dependency enforcing ``scopes`` on one route.
 
@@ -219,4 +211,4 @@ def require_scopes(
     """
     # "a b" means two scopes (RFC 6749 §3.3), as everywhere else in this package.
     normalised = tuple(s for item in scopes for s in item.split(" ") if s)
-    return ScopeDependency(normalised, verifier, realm, include_error_description)
+    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata)

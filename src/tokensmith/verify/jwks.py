@@ -103,9 +103,10 @@ class JwksCache:
         self._async_http_client = async_http_client
         self._clock = clock
 
-        self._state_lock = threading.Lock()  # guards the fields below; never held during I/O
-        self._keys: dict[str, tuple[VerificationKey, ...]] | None = None
-        self._fetched_at = 0.0  # meaningful only once _keys is set
+        self._state_lock = threading.Lock()  # guards _last_attempt; never held during I/O
+        # The keys and when they were fetched, replaced as one tuple so that readers need
+        # no lock (one attribute read is atomic); fetched_at is meaningful once keys is set.
+        self._snapshot: tuple[dict[str, tuple[VerificationKey, ...]] | None, float] = (None, 0.0)
         self._last_attempt: float | None = None
         # Single-flight: one refresh at a time per sync/async world.
         self._sync_refresh_lock = threading.Lock()
@@ -115,6 +116,9 @@ class JwksCache:
 
     def keys_for(self, kid: str) -> tuple[VerificationKey, ...]:
         """Keys published under ``kid``, refreshing (rate-limited) if needed."""
+        keys, fetched_at = self._snapshot  # the fast path: cached and fresh
+        if keys is not None and kid in keys and self._clock() - fetched_at < self._cache_ttl:
+            return keys[kid]
         status = self._status(kid)
         if status == "stale":
             # Usable but old: one caller refreshes, the rest carry on with the
@@ -130,6 +134,9 @@ class JwksCache:
         return self._select(kid)
 
     async def keys_for_async(self, kid: str) -> tuple[VerificationKey, ...]:
+        found = self._fresh(kid)
+        if found:
+            return found
         status = self._status(kid)
         if status == "stale":
             if self._claim_refresh():
@@ -146,13 +153,20 @@ class JwksCache:
     # await an asyncio lock), but both claim refreshes through
     # _claim_refresh, so the rate limit holds across the two.
 
+    def _fresh(self, kid: str) -> tuple[VerificationKey, ...] | None:
+        """The keys for ``kid`` when they are cached and fresh: every token's fast path."""
+        keys, fetched_at = self._snapshot
+        if keys is None or self._clock() - fetched_at >= self._cache_ttl:
+            return None
+        return keys.get(kid)
+
     def _status(self, kid: str) -> str:
-        with self._state_lock:
-            if self._keys is None or kid not in self._keys:
-                return "missing"
-            if self._clock() - self._fetched_at >= self._cache_ttl:
-                return "stale"
-            return "fresh"
+        keys, fetched_at = self._snapshot
+        if keys is None or kid not in keys:
+            return "missing"
+        if self._clock() - fetched_at >= self._cache_ttl:
+            return "stale"
+        return "fresh"
 
     def _claim_refresh(self) -> bool:
         """Record a refresh attempt now, unless one was made too recently."""
@@ -164,13 +178,10 @@ class JwksCache:
             return True
 
     def _install(self, keys: dict[str, tuple[VerificationKey, ...]]) -> None:
-        with self._state_lock:
-            self._keys = keys
-            self._fetched_at = self._clock()
+        self._snapshot = (keys, self._clock())
 
     def _select(self, kid: str) -> tuple[VerificationKey, ...]:
-        with self._state_lock:
-            keys = self._keys
+        keys = self._snapshot[0]
         if keys is None:
             raise VerifierUnavailable("the issuer's signing keys could not be retrieved")
         found = keys.get(kid)
@@ -180,8 +191,8 @@ class JwksCache:
         return found
 
     def _failed(self, exc: Exception) -> None:
-        with self._state_lock:
-            cached = sum(len(v) for v in self._keys.values()) if self._keys is not None else 0
+        keys = self._snapshot[0]
+        cached = sum(len(v) for v in keys.values()) if keys is not None else 0
         logger.warning("refreshing signing keys for %s failed (%s); %d cached keys stay in use", self.issuer, exc, cached)
 
     # -- sync I/O ---------------------------------------------------------
