@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.e2e.wire import jwt_part
 from tests.support.assertion_clients import create_key_client
+from tests.support.dpop import NONCES_ON, serving
 from tests.support.server import Tokensmith
 from tests.support.stub_server import Recorded, Response, StubHTTPServer
 from tokensmith.client import ClientCredentialsAuth, DPoPKey, PrivateKeyJWT, TokenResponseError
@@ -30,10 +31,7 @@ from tokensmith.domain.dpop import ProofRefused, ProofRules, check_proof, normal
 
 @pytest.fixture(scope="module")
 def tokensmith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tokensmith]:
-    server = Tokensmith(tmp_path_factory.mktemp("sdk-dpop"), env_overrides={"TOKENSMITH_DPOP_NONCES": "true"})
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(tmp_path_factory.mktemp("sdk-dpop"), **NONCES_ON)
 
 
 @pytest.fixture(scope="module")

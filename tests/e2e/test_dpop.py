@@ -15,17 +15,14 @@ import httpx
 import pytest
 
 from tests.e2e.wire import OAUTH_PATH, SEED_PATH, auth_header, jwt_part, oauth_error, seed_error
-from tests.support.dpop import ProofKey
+from tests.support.dpop import ProofKey, serving
 from tests.support.jws import b64url, hs256
 from tests.support.server import Tokensmith
 
 
 @pytest.fixture(scope="module")
 def tokensmith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tokensmith]:
-    server = Tokensmith(tmp_path_factory.mktemp("dpop"), env_overrides={"TOKENSMITH_BRUTEFORCE_ENABLED": "false"})
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(tmp_path_factory.mktemp("dpop"), TOKENSMITH_BRUTEFORCE_ENABLED="false")
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,15 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.support.jws import Signer, compact, es256, ps256, rs256
+from tests.support.server import Tokensmith
 from tokensmith.jose.jwk import public_jwk, thumbprint
 
 _PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -79,3 +82,16 @@ class ProofKey:
         head = {"typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk(), **(header or {})}
         head = {name: value for name, value in head.items() if value is not None}
         return compact(head, body, sign or self.signer)
+
+
+def serving(workdir: Path, **env: str) -> Iterator[Tokensmith]:
+    """A tokensmith with these settings for a module's fixture: started, then stopped."""
+    server = Tokensmith(workdir, env_overrides=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+NONCES_ON = {"TOKENSMITH_DPOP_NONCES": "true"}

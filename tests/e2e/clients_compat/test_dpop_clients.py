@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.wire import jwt_part
 from tests.support.assertion_clients import openid_client_dpop, require_openid_client
+from tests.support.dpop import NONCES_ON, serving
 from tests.support.server import Tokensmith
 from tokensmith.jose.jwk import public_key_from_jwk, thumbprint
 
@@ -19,10 +20,7 @@ from tokensmith.jose.jwk import public_key_from_jwk, thumbprint
 @pytest.fixture(scope="module")
 def tokensmith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tokensmith]:
     require_openid_client()
-    server = Tokensmith(tmp_path_factory.mktemp("dpop-clients"), env_overrides={"TOKENSMITH_DPOP_NONCES": "true"})
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(tmp_path_factory.mktemp("dpop-clients"), **NONCES_ON)
 
 
 @pytest.mark.parametrize("alg", ["ES256", "PS256", "Ed25519"])
