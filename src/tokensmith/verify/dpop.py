@@ -36,21 +36,28 @@ class Presentation:
     url: str
 
 
-def asgi_presentation(scope: Mapping[str, Any], scheme: str, origin: str | None = None) -> Presentation:
-    """The presentation of an ASGI request: its DPoP header (two are refused: §4.3
-    item 1) and its URL from the scope (or from `origin`, the resource's public
-    scheme://host[:port], behind a proxy that rewrites the Host)."""
-    proofs = [value.decode("latin-1") for name, value in scope.get("headers", ()) if name.lower() == b"dpop"]
-    if len(proofs) > 1:
+def http_presentation(scheme: str, proofs: list[str], method: str, url: str) -> Presentation:
+    """The presentation of a request whose DPoP header values are `proofs` (two are
+    refused: §4.3 item 1; a comma-joined pair too, no proof has a comma)."""
+    if len(proofs) > 1 or (proofs and "," in proofs[0]):
         raise InvalidRequest("the request carries more than one DPoP header")
+    return Presentation(scheme, proofs[0] if proofs else None, method, url)
+
+
+def asgi_presentation(scope: Mapping[str, Any], scheme: str, origin: str | None = None) -> Presentation:
+    """The presentation of an ASGI request: its DPoP header and its URL from the
+    scope (or from `origin`, the resource's public scheme://host[:port], behind a
+    proxy that rewrites the Host)."""
+    headers = scope.get("headers", ())
+    proofs = [value.decode("latin-1") for name, value in headers if name.lower() == b"dpop"]
     path = (scope.get("root_path") or "") + (scope.get("path") or "/")
     if origin is None:
-        host = next((value.decode("latin-1") for name, value in scope.get("headers", ()) if name.lower() == b"host"), None)
+        host = next((value.decode("latin-1") for name, value in headers if name.lower() == b"host"), None)
         if host is None:
             server = scope.get("server") or ("localhost", None)
             host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
         origin = f"{scope.get('scheme', 'http')}://{host}"
-    return Presentation(scheme, proofs[0] if proofs else None, str(scope.get("method", "GET")), origin.rstrip("/") + path)
+    return http_presentation(scheme, proofs, str(scope.get("method", "GET")), origin.rstrip("/") + path)
 
 
 class _SeenProofs:
