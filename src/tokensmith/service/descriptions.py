@@ -29,6 +29,7 @@ def describe(client: Client, now: int, uses: Mapping[str, int] | None = None) ->
         "reuse_tokens": client.reuse_tokens,
         "tokens_not_before": client.tokens_not_before,
         "auth_method": client.auth_method.value,
+        "token_binding": client.token_binding.value,
         "jwks_uri": client.jwks_uri,
         "keys": describe_keys(client, uses),
         "federations": [describe_federation(federation) for federation in client.federations],
