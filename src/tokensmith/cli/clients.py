@@ -15,21 +15,15 @@ import click
 import orjson
 
 from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
-from tokensmith.domain.audit import federation_summary
-from tokensmith.domain.client_keys import MAX_JWKS_BYTES, AuthMethod, keys_of_jwks
-from tokensmith.domain.clients import Client, check_custom_claims
-from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.client_keys import MAX_JWKS_BYTES, AuthMethod
+from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
 from tokensmith.domain.sender_constraints import Profile, TokenBinding
-from tokensmith.domain.trusts import Federation
 from tokensmith.service import clients as service
+from tokensmith.service.descriptions import describe, describe_federation, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
-from tokensmith.store.usage import KEY_PREFIX, key_credential_id
 
 _DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-# A secret meant to outlive ten years should not expire at all; the bound also keeps
-# the instant inside the store's 64-bit integer.
-MAX_SECRET_EXPIRY_SECONDS = 3650 * 86400
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -73,16 +67,15 @@ def parse_expiry(text: str | None, now: int) -> int | None:
 # A JWKS file may be pretty-printed; the document itself is bounded by keys_of_jwks.
 MAX_JWKS_FILE_BYTES = 4 * MAX_JWKS_BYTES
 AUTH_METHODS = click.Choice([method.value for method in AuthMethod])
+TOKEN_BINDINGS = click.Choice([binding.value for binding in TokenBinding])
 
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
 def sender_options(command: _Command) -> _Command:
-    """--token-binding, --profile and the tls_client_auth certificate subject."""
+    """--profile and the tls_client_auth certificate subject."""
     options = [
-        click.option("--token-binding", type=click.Choice([b.value for b in TokenBinding]), default=None,
-                     help="What the client's tokens must be bound to (default none: bearer)."),
         click.option("--profile", type=click.Choice([p.value for p in Profile]), default=None,
                      help="fapi2: enforce the FAPI 2.0 Security Profile (asymmetric or mTLS auth, bound tokens, <= 600 s)."),
         click.option("--tls-subject-dn", default=None, help="tls_client_auth: the certificate's exact subject DN (RFC 4514, e.g. CN=svc,O=Example)."),
@@ -97,8 +90,6 @@ def sender_options(command: _Command) -> _Command:
 def sender_fields(options: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     """ClientSpec / ClientChanges fields from sender_options' values."""
     fields: dict[str, Any] = {}
-    if options["token_binding"] is not None:
-        fields["token_binding"] = TokenBinding(options["token_binding"])
     if options["profile"] is not None:
         fields["profile"] = Profile(options["profile"])
     dn, dns, uri = options["tls_subject_dn"], tuple(options["tls_san_dns"]), tuple(options["tls_san_uri"])
@@ -127,83 +118,6 @@ def read_jwks_file(path: str | None) -> Mapping[str, Any] | None:
     if not isinstance(document, dict):
         fail(f"the JWKS file {path} does not hold a JSON object")
     return document
-
-
-def describe(client: Client, now: int, uses: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """The client as commands show it; with `uses` (store/usage.py), when each
-    credential was last used (null: never, or not since uses were recorded)."""
-    shown = {
-        "client_id": client.client_id,
-        "name": client.name,
-        "enabled": client.enabled,
-        "scopes": list(client.scopes),
-        "default_scopes": list(client.default_scopes),
-        "audiences": list(client.audiences),
-        "claims": shown_claims(client),
-        "lifetime": str(client.lifetime),
-        "rate_limit": client.rate_limit,
-        "reuse_tokens": client.reuse_tokens,
-        "tokens_not_before": client.tokens_not_before,
-        "auth_method": client.auth_method.value,
-        "jwks_uri": client.jwks_uri,
-        "token_binding": client.token_binding.value,
-        "profile": client.profile.value,
-        "tls_subject_dn": client.tls_subject_dn,
-        "tls_san_dns": list(client.tls_san_dns),
-        "tls_san_uri": list(client.tls_san_uri),
-        "keys": describe_keys(client, uses),
-        "federations": [describe_federation(federation) for federation in client.federations],
-        "secrets": [describe_secret(secret, now) for secret in client.secrets],
-        "created_at": client.created_at,
-        "updated_at": client.updated_at,
-    }
-    if uses is not None:
-        for credential in (*shown["secrets"], *shown["federations"]):
-            credential_id = credential.get("secret_id") or credential["federation_id"]
-            credential["last_used_at"] = uses.get(credential_id)
-    return shown
-
-
-def describe_keys(client: Client, uses: Mapping[str, int] | None) -> list[dict[str, Any]]:
-    """The inline keys' kids and algorithms; for a client with a jwks_uri, the keys
-    it has been seen to use (the document itself is remote)."""
-    keys: dict[str, dict[str, Any]] = {}
-    if client.jwks is not None:
-        for key in keys_of_jwks(client.jwks):
-            keys.setdefault(key.kid, {"kid": key.kid, "algorithms": []})["algorithms"].append(key.alg)
-    elif uses is not None and client.jwks_uri is not None:
-        for credential_id in sorted(uses):
-            if credential_id.startswith(KEY_PREFIX):
-                kid = credential_id.removeprefix(KEY_PREFIX)
-                keys[kid] = {"kid": kid, "algorithms": None}
-    if uses is not None:
-        for kid, shown in keys.items():
-            shown["last_used_at"] = uses.get(key_credential_id(kid))
-    return list(keys.values())
-
-
-def describe_federation(federation: Federation) -> dict[str, Any]:
-    return {**federation_summary(federation), "created_at": federation.created_at}
-
-
-def shown_claims(client: Client) -> Any:
-    """The client's claims, or what is wrong with them: a client stored before the
-    claim rules (domain/clients.py) may hold one that cannot be printed as JSON."""
-    try:
-        check_custom_claims(client.claims)
-    except ValueError as exc:
-        return {"invalid": f"{exc}; fix with `tokensmith clients update {client.client_id} --remove-claim NAME`"}
-    return dict(client.claims)
-
-
-def describe_secret(secret: StoredSecret, now: int) -> dict[str, Any]:
-    return {
-        "secret_id": secret.secret_id,
-        "kind": secret.kind.value,
-        "created_at": secret.created_at,
-        "expires_at": secret.expires_at,
-        "live": secret.is_live(now),
-    }
 
 
 def emit(data: Any, as_json: bool) -> None:
@@ -250,6 +164,11 @@ def clients() -> None:
 )  # fmt: skip
 @click.option("--jwks-file", default=None, help="private_key_jwt, self_signed_tls_client_auth: a file holding the client's public keys (a JWKS).")
 @click.option("--jwks-uri", default=None, help="private_key_jwt, self_signed_tls_client_auth: where the client publishes its public keys (a JWKS).")
+@click.option(
+    "--token-binding", type=TOKEN_BINDINGS, default=TokenBinding.NONE.value, show_default=True,
+    help="What the client's tokens must be bound to: nothing (bearer; a DPoP proof still binds), "
+    "a DPoP key (RFC 9449: no proof, no token), or its TLS client certificate (RFC 8705).",
+)  # fmt: skip
 @sender_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
@@ -268,6 +187,7 @@ def create(
     auth_method: str,
     jwks_file: str | None,
     jwks_uri: str | None,
+    token_binding: str,
     as_json: bool,
     **sender: Any,
 ) -> None:
@@ -295,6 +215,7 @@ def create(
         auth_method=method,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        token_binding=TokenBinding(token_binding),
         **sender_fields(sender, creating=True),
     )
     try:
@@ -360,6 +281,7 @@ def show(client_id: str, as_json: bool) -> None:
 @click.option("--jwks-file", default=None, help="private_key_jwt: replace the client's public keys with this JWKS.")
 @click.option("--jwks-uri", default=None, help="private_key_jwt: take the client's public keys from this URI instead.")
 @click.option("--remove-secrets", is_flag=True, help="With a change away from secrets: remove the client's live secrets too.")
+@click.option("--token-binding", type=TOKEN_BINDINGS, default=None, help="Change what the client's tokens must be bound to (none, dpop, mtls).")
 @sender_options
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
@@ -380,6 +302,7 @@ def update(
     jwks_file: str | None,
     jwks_uri: str | None,
     remove_secrets: bool,
+    token_binding: str | None,
     as_json: bool,
     **sender: Any,
 ) -> None:
@@ -405,6 +328,7 @@ def update(
         jwks=jwks,
         jwks_uri=jwks_uri,
         remove_secrets=remove_secrets,
+        token_binding=TokenBinding(token_binding) if token_binding is not None else None,
         **sender_fields(sender, creating=False),
     )
     now = int(time.time())

@@ -11,15 +11,17 @@ Typical use::
 
 ``requests`` works too (``session.auth = auth``) but is not required. Without a
 shared secret: ``ClientCredentialsAuth(url, "my-client", assertion=PrivateKeyJWT(key))``,
-or ``assertion=PlatformToken("/var/run/secrets/tokens/tokensmith")`` on Kubernetes,
-or mutual TLS: ``certificate=ClientCertificate("client.pem", "client.key")`` (the
-API calls then present it too: ``httpx.Client(auth=auth, verify=cert.ssl_context())``).
+or ``assertion=PlatformToken("/var/run/secrets/tokens/tokensmith")`` on Kubernetes.
+Sender-constrained tokens: ``dpop=DPoPKey()`` (RFC 9449), or mutual TLS:
+``certificate=ClientCertificate("client.pem", "client.key")`` (the API calls then
+present it too: ``httpx.Client(auth=auth, verify=cert.ssl_context())``).
 See docs/clients.md.
 """
 
 from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, PlatformToken, PrivateKeyJWT
 from tokensmith.client.auth import ClientCredentialsAuth
 from tokensmith.client.certificates import ClientCertificate
+from tokensmith.client.dpop import DPoPKey
 from tokensmith.client.errors import (
     ClientAssertionError,
     TokenClientError,
@@ -39,6 +41,7 @@ __all__ = [
     "ClientAssertionError",
     "ClientCertificate",
     "ClientCredentialsAuth",
+    "DPoPKey",
     "JWTBearerGrantAuth",
     "PlatformToken",
     "PrivateKeyJWT",

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tokensmith.domain.assertions import JWT_BEARER_GRANT
+from tokensmith.domain.dpop import ProofRules
 from tokensmith.jose.jwk import ALGORITHMS, FULLY_SPECIFIED
 from tokensmith.node import Node
 
@@ -25,6 +26,7 @@ AUTH_SIGNING_ALGORITHMS = sorted(ALGORITHMS | set(FULLY_SPECIFIED))
 # (over tokensmith's own TLS, or a trusted proxy's Client-Cert), at the same URL: no
 # mtls_endpoint_aliases (§5).
 AUTH_METHODS = [*AUTH_METHODS, "tls_client_auth", "self_signed_tls_client_auth"]
+DPOP_ALGORITHMS = sorted(ProofRules().algorithms | set(FULLY_SPECIFIED))
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -44,6 +46,8 @@ def metadata(issuer: str) -> dict[str, object]:
         "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
         "scopes_supported": [],
         "tls_client_certificate_bound_access_tokens": True,  # RFC 8705 §3.3
+        # RFC 9449 §5.1: the algorithms a DPoP proof may be signed with (domain/dpop.py).
+        "dpop_signing_alg_values_supported": DPOP_ALGORITHMS,
     }
 
 

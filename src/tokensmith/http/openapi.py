@@ -24,6 +24,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tokensmith.admin import openapi as admin_openapi
 from tokensmith.config import Settings
 from tokensmith.domain.assertions import JWT_BEARER_ASSERTION, JWT_BEARER_GRANT, MAX_ASSERTION_LENGTH
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
@@ -87,6 +88,27 @@ CLIENT_AUTHENTICATION = (Problem.MALFORMED_REQUEST, Problem.INVALID_CLIENT, Prob
 # Issuing (http/issuing.py): audience, issuance limit, signing key.
 ISSUING = (*CLIENT_AUTHENTICATION, Problem.INVALID_TARGET, Problem.UNSUPPORTED_GRANT_TYPE)
 SCOPE_SYNTAX = (Problem.SCOPE_MISSING, Problem.SCOPE_TOO_LONG, Problem.SCOPE_MALFORMED)
+# A DPoP proof (exchange/dpop.py, RFC 9449 §5, §8).
+DPOP = (Problem.INVALID_DPOP_PROOF, Problem.USE_DPOP_NONCE)
+DPOP_PARAMETER: Schema = {
+    "name": "DPoP",
+    "in": "header",
+    "required": False,
+    "description": (
+        "A DPoP proof (RFC 9449 §4): a JWT of `typ` dpop+jwt signed by the key in its `jwk` header (RS256, PS256, "
+        "ES256 or EdDSA), with `htm` POST, `htu` this endpoint's URL, a fresh `iat` and a single-use `jti` (and the "
+        "server's `nonce` when nonces are on). The token is then bound to that key (`cnf.jkt`, `token_type` DPoP). "
+        "Required for a client registered with `--token-binding dpop`."
+    ),
+    "schema": {"type": "string", "pattern": JWT_PATTERN},
+}
+SUCCESS_NONCE: Schema = {
+    "DPoP-Nonce": header(
+        "With DPoP nonces on, to a request with a DPoP proof: the nonce the next proof must carry (RFC 9449 §8.2).",
+        {"type": "string"},
+        required=False,
+    )
+}
 
 
 # --- Request parts --------------------------------------------------------------------
@@ -206,7 +228,7 @@ def _json_response(description: str, schema: Schema, headers: Schema, example: o
 
 def seed_token_operation(limits: Limits) -> Schema:
     path = seed_token.PATH
-    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING)
+    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING, *DPOP)
     return {
         "tags": ["tokens"],
         "operationId": "getAccessToken",
@@ -226,6 +248,7 @@ def seed_token_operation(limits: Limits) -> Schema:
             {"name": "scope", "in": "query", "required": True, "schema": _scope(limits.seed_max_scope_length), "example": SEED_EXAMPLE_SCOPE},
             {"name": "audience", "in": "query", "required": False, "schema": _target("audience")},
             {"name": "resource", "in": "query", "required": False, "schema": _target("resource")},
+            DPOP_PARAMETER,
         ],
         "requestBody": _form_body(
             "Empty, or a standard client's form. " + _body_limit(limits),
@@ -248,7 +271,7 @@ def seed_token_operation(limits: Limits) -> Schema:
             "200": _json_response(
                 "A signed JWT access token (RFC 9068).",
                 ref("schemas", "SeedToken"),
-                response_headers(NO_STORE, pragma=True),
+                response_headers(NO_STORE, pragma=True, extra=SUCCESS_NONCE),
                 {"access_token": EXAMPLE_TOKEN, "expires_in": 1750392000, "token_type": "Bearer"},
             ),
             **error_responses(path, problems, ["POST"], limits.source),
@@ -258,7 +281,7 @@ def seed_token_operation(limits: Limits) -> Schema:
 
 def oauth_token_operation(limits: Limits) -> Schema:
     path = oauth_token.PATH
-    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING, Problem.INVALID_SCOPE)
+    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING, Problem.INVALID_SCOPE, *DPOP)
     return {
         "tags": ["standard"],
         "operationId": "oauthToken",
@@ -272,6 +295,7 @@ def oauth_token_operation(limits: Limits) -> Schema:
             + MTLS_NOTE
         ),
         "security": BASIC_SECURITY,
+        "parameters": [DPOP_PARAMETER],
         "requestBody": _form_body(
             "The token request (RFC 6749 §4.4.2). " + _body_limit(limits),
             {
@@ -290,7 +314,7 @@ def oauth_token_operation(limits: Limits) -> Schema:
             "200": _json_response(
                 "An access token response (RFC 6749 §5.1).",
                 ref("schemas", "OAuthToken"),
-                response_headers(NO_STORE, pragma=True),
+                response_headers(NO_STORE, pragma=True, extra=SUCCESS_NONCE),
                 {"access_token": EXAMPLE_TOKEN, "token_type": "Bearer", "expires_in": 3600, "scope": SEED_EXAMPLE_SCOPE},
             ),
             **error_responses(path, problems, ["POST"], limits.source),
@@ -484,6 +508,7 @@ OPERATIONS: dict[tuple[str, str], Describe] = {
     (PATH, "GET"): openapi_operation,
     (explorer.PATH, "GET"): explorer_page_operation,
     (explorer.ASSETS_PATH, "GET"): explorer_asset_operation,
+    **admin_openapi.OPERATIONS,
 }
 
 
@@ -522,10 +547,13 @@ def build_document(settings: Settings, routes: Iterable[tuple[str, Iterable[str]
             {"name": "discovery", "description": "What verifiers and clients read."},
             {"name": "operations", "description": "Health and metrics."},
             {"name": "documentation", "description": "This document and its explorer."},
+            {"name": admin_openapi.CONSOLE_TAG, "description": "The web console's pages and session (docs/admin.md)."},
+            {"name": admin_openapi.TAG, "description": "The operators' admin API (docs/admin.md); errors are RFC 9457 problem details."},
         ],
         "paths": paths,
         "components": {
             "securitySchemes": {
+                admin_openapi.SCHEME: admin_openapi.security_scheme(),
                 "clientSecretBasic": {
                     "type": "http",
                     "scheme": "basic",
@@ -551,7 +579,7 @@ def build_document(settings: Settings, routes: Iterable[tuple[str, Iterable[str]
                 },
             },
             "headers": COMPONENT_HEADERS,
-            "schemas": _component_schemas(limits),
+            "schemas": {**_component_schemas(limits), **admin_openapi.schemas()},
         },
     }
 
@@ -582,7 +610,7 @@ def _component_schemas(limits: Limits) -> Schema:
             "properties": {
                 "access_token": {"type": "string", "pattern": JWT_PATTERN},
                 "expires_in": {"type": "integer", "minimum": 1, "description": "The expiry instant, epoch seconds (the token's `exp`)."},
-                "token_type": {"type": "string", **enum("Bearer")},
+                "token_type": {"type": "string", **enum("Bearer", "DPoP")},
             },
         },
         "OAuthToken": {
@@ -591,7 +619,7 @@ def _component_schemas(limits: Limits) -> Schema:
             "additionalProperties": False,
             "properties": {
                 "access_token": {"type": "string", "pattern": JWT_PATTERN},
-                "token_type": {"type": "string", **enum("Bearer")},
+                "token_type": {"type": "string", **enum("Bearer", "DPoP")},
                 "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds until the token expires."},
                 "scope": {"type": "string", "pattern": SCOPE_PATTERN},
             },
@@ -618,7 +646,8 @@ def _component_schemas(limits: Limits) -> Schema:
                         "exp": {"type": "integer"},
                         "iat": {"type": "integer"},
                         "jti": {"type": "string"},
-                        "token_type": {"type": "string", **enum("Bearer")},
+                        "cnf": {"type": "object", "description": "A bound token's confirmation: `jkt` (DPoP) or `x5t#S256` (mTLS)."},
+                        "token_type": {"type": "string", **enum("Bearer", "DPoP")},
                     },
                 },
             ]
@@ -638,6 +667,7 @@ def _component_schemas(limits: Limits) -> Schema:
                     "token_endpoint_auth_methods_supported",
                     "introspection_endpoint_auth_methods_supported",
                     "revocation_endpoint_auth_methods_supported",
+                    "dpop_signing_alg_values_supported",
                 )
             },
         },

@@ -1,4 +1,5 @@
-"""Bearer-token protection for ASGI apps (RFC 6750).
+"""Bearer-token protection for ASGI apps (RFC 6750), and DPoP-bound tokens
+(RFC 9449 §7: ``Authorization: DPoP`` with a proof; tokensmith.verify.dpop).
 
 * :class:`BearerAuthMiddleware` verifies every HTTP / WebSocket request and
   hands the claims to the app in ``scope["tokensmith.claims"]`` and
@@ -24,8 +25,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokensmith.verify.bearer import Refusal, bearer_token, www_authenticate
+from tokensmith.verify.bearer import Refusal, asgi_token, bearer_token, www_authenticate
 from tokensmith.verify.certificates import TrustedProxies, scope_certificate
+from tokensmith.verify.dpop import asgi_presentation, require_dpop
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
 from tokensmith.verify.verifier import TokenVerifier, check_scopes
@@ -108,9 +110,10 @@ class BearerAuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            token = bearer_token(scope.get("headers", ()), scope.get("query_string", b""))
-            certificate = scope_certificate(scope, self.trusted_proxies)
-            claims = await self.verifier.verify_async(token, self.required_scopes, client_certificate=certificate)
+            scheme, token = asgi_token(scope.get("headers", ()), scope.get("query_string", b""))
+            presentation = asgi_presentation(scope, scheme) if scheme == "DPoP" else None  # RFC 9449 §7
+            certificate = scope_certificate(scope, self.trusted_proxies)  # RFC 8705 §3
+            claims = await self.verifier.verify_async(token, self.required_scopes, presentation, client_certificate=certificate)
         except TokenError as exc:
             await self._refuse(exc, scope, receive, send)
             return
@@ -171,9 +174,11 @@ class ScopeDependency:
         realm: str | None,
         include_error_description: bool,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        dpop: bool = False,
         trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.scopes = scopes
+        self.dpop = dpop
         self.trusted_proxies = TrustedProxies(trusted_proxies)
         self.verifier = verifier
         self.realm = realm
@@ -188,12 +193,17 @@ class ScopeDependency:
             claims: dict[str, Any] | None = request.scope.get(CLAIMS_SCOPE_KEY)
             if claims is not None:
                 check_scopes(claims, self.scopes)
+                if self.dpop:
+                    require_dpop(claims)
                 return claims
             if self.verifier is None:
                 raise RuntimeError("require_scopes() needs BearerAuthMiddleware in front of the app, or verifier=")
-            token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
+            scheme, token = asgi_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
+            presentation = asgi_presentation(request.scope, scheme) if scheme == "DPoP" else None
             certificate = scope_certificate(request.scope, self.trusted_proxies)
-            claims = await self.verifier.verify_async(token, self.scopes, client_certificate=certificate)
+            claims = await self.verifier.verify_async(token, self.scopes, presentation, client_certificate=certificate)
+            if self.dpop:
+                require_dpop(claims)
         except TokenError as exc:
             metadata_url = self.resource_metadata.url if self.resource_metadata is not None else None
             raise TokenHTTPException(
@@ -210,6 +220,7 @@ def require_scopes(
     realm: str | None = None,
     include_error_description: bool = True,
     resource_metadata: ProtectedResourceMetadata | None = None,
+    dpop: bool = False,
     trusted_proxies: Iterable[str] = (),
 ) -> ScopeDependency:
     """Dependency enforcing ``scopes`` on one route.
@@ -217,8 +228,9 @@ def require_scopes(
     Behind :class:`BearerAuthMiddleware` it only checks scopes on the claims
     already verified; otherwise pass ``verifier=`` and it verifies the token
     itself. Starlette: ``claims = await dep(request)``; FastAPI:
-    ``claims: dict = Depends(dep)``.
+    ``claims: dict = Depends(dep)``. With ``dpop=True`` the route takes DPoP-bound
+    tokens only (RFC 9449): a bearer token is refused with a DPoP challenge.
     """
     # "a b" means two scopes (RFC 6749 §3.3), as everywhere else in this package.
     normalised = tuple(s for item in scopes for s in item.split(" ") if s)
-    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata, trusted_proxies)
+    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata, dpop, trusted_proxies)

@@ -27,6 +27,7 @@ from tokensmith.jose import jws
 from tokensmith.jose.jwk import VerificationKey
 from tokensmith.verify.cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ENTRY_OVERHEAD_BYTES, CachedToken, VerifiedTokenCache
 from tokensmith.verify.certificates import check_certificate_binding
+from tokensmith.verify.dpop import DPoPChecker, Presentation
 from tokensmith.verify.errors import ExpiredToken, InsufficientScope, InvalidToken, TokenError
 from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache
 
@@ -84,9 +85,12 @@ class TokenVerifier:
         jwks: JwksCache | None = None,
         cache_max_entries: int = DEFAULT_MAX_ENTRIES,
         cache_max_bytes: int = DEFAULT_MAX_BYTES,
+        dpop: DPoPChecker | None = None,
     ) -> None:
         """``cache_max_entries=0`` turns the verified-token cache off; it is per verifier,
-        so never shared between issuers or audiences."""
+        so never shared between issuers or audiences. ``dpop`` sets how DPoP-bound
+        tokens are checked (tokensmith.verify.dpop: proof age, replay memory, nonces);
+        they are always checked."""
         if not isinstance(issuer, str) or not issuer:
             raise ValueError("issuer must be a non-empty string")
         if not isinstance(audience, str) or not audience:
@@ -111,6 +115,7 @@ class TokenVerifier:
         self._clock = clock
         self._revocation_check = revocation_check
         self._known_headers: dict[str, tuple[str, str]] = {}
+        self.dpop = dpop if dpop is not None else DPoPChecker()
         self.token_cache = VerifiedTokenCache(cache_max_entries, cache_max_bytes) if cache_max_entries else None
         self._jwks = jwks if jwks is not None else JwksCache(
             issuer,
@@ -128,10 +133,15 @@ class TokenVerifier:
 
     # -- public -----------------------------------------------------------
 
-    def verify(self, token: str, scopes: Iterable[str] | str = (), *, client_certificate: bytes | None = None) -> dict[str, Any]:
+    def verify(
+        self, token: str, scopes: Iterable[str] | str = (), presentation: Presentation | None = None, *, client_certificate: bytes | None = None
+    ) -> dict[str, Any]:
         """Return the token's claims, or raise a :class:`TokenError` subclass.
-        ``client_certificate``: the DER certificate of the request's TLS connection
-        (or a trusted proxy's Client-Cert), which a certificate-bound token needs."""
+
+        ``presentation``: how the request presented the token (tokensmith.verify.dpop);
+        None is a Bearer presentation, which a DPoP-bound token fails.
+        ``client_certificate``: the DER certificate of the request's TLS connection (or
+        a trusted proxy's Client-Cert), which a certificate-bound token needs."""
         required = _scope_set(scopes) if scopes else _NO_SCOPES
         entry = self._cached(token)
         if entry is not None:
@@ -149,9 +159,11 @@ class TokenVerifier:
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(claims, required, client_certificate)
+        return self._accept(claims, required, token, presentation, client_certificate)
 
-    async def verify_async(self, token: str, scopes: Iterable[str] | str = (), *, client_certificate: bytes | None = None) -> dict[str, Any]:
+    async def verify_async(
+        self, token: str, scopes: Iterable[str] | str = (), presentation: Presentation | None = None, *, client_certificate: bytes | None = None
+    ) -> dict[str, Any]:
         """Async twin of :meth:`verify`; shares the key cache and the token cache with it."""
         required = _scope_set(scopes)
         entry = self._cached(token)
@@ -170,7 +182,7 @@ class TokenVerifier:
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(claims, required, client_certificate)
+        return self._accept(claims, required, token, presentation, client_certificate)
 
     # -- steps ------------------------------------------------------------
 
@@ -183,12 +195,15 @@ class TokenVerifier:
         if self.token_cache is not None:
             self.token_cache.discard(token)
 
-    def _accept(self, claims: dict[str, Any], required: frozenset[str], client_certificate: bytes | None = None) -> dict[str, Any]:
+    def _accept(
+        self, claims: dict[str, Any], required: frozenset[str], token: str, presentation: Presentation | None, client_certificate: bytes | None = None
+    ) -> dict[str, Any]:
         """Checks on a token whose signature and claims are trusted, on both paths."""
-        # Proof of possession first: until then the presenter is not known to be the holder.
-        cnf = claims.get("cnf")
-        if cnf is not None:
-            check_certificate_binding(cnf, client_certificate)  # RFC 8705 §3 (verify/certificates.py)
+        # Proof of possession first (RFC 9449 §7, RFC 8705 §3): a bound token, or a DPoP
+        # presentation; until then the presenter is not known to be the holder.
+        if presentation is not None or "cnf" in claims:
+            self.dpop.check(claims, token, presentation, self._clock())
+            check_certificate_binding(claims.get("cnf"), client_certificate)  # verify/certificates.py
         if required:
             _check_scope_set(claims, required)
         return claims

@@ -26,8 +26,9 @@ from fastapi.security.base import SecurityBase
 from starlette.responses import Response
 
 from tokensmith.verify.asgi import CLAIMS_SCOPE_KEY, TokenHTTPException
-from tokensmith.verify.bearer import bearer_token
+from tokensmith.verify.bearer import asgi_token
 from tokensmith.verify.certificates import scope_certificate
+from tokensmith.verify.dpop import asgi_presentation
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.protection import Protection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -65,9 +66,10 @@ class TokenAuth(SecurityBase, Protection):
 
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Claims:
         try:
-            token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
-            certificate = scope_certificate(request.scope, self.trusted_proxies)
-            claims = await self.verifier.verify_async(token, security_scopes.scopes, client_certificate=certificate)
+            scheme, token = asgi_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
+            presentation = asgi_presentation(request.scope, scheme) if scheme == "DPoP" else None  # RFC 9449 §7
+            certificate = scope_certificate(request.scope, self.trusted_proxies)  # RFC 8705 §3
+            claims = await self.verifier.verify_async(token, security_scopes.scopes, presentation, client_certificate=certificate)
         except TokenError as exc:
             raise TokenHTTPException(exc, include_description=self.include_error_description, refusal=self.refusal(exc)) from None
         request.scope[CLAIMS_SCOPE_KEY] = claims
