@@ -16,15 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.support.assertion_clients import PlatformIssuer, create_key_client, require_federation, require_private_key_jwt, write_jwks
 from tests.support.server import Tokensmith
-from tokensmith.client import (
-    ClientAssertionError,
-    ClientCredentialsAuth,
-    DPoPKey,
-    JWTBearerGrantAuth,
-    PlatformToken,
-    PrivateKeyJWT,
-    TokenRequestError,
-)
+from tokensmith.client import ClientAssertionError, ClientCredentialsAuth, DPoPKey, TokenRequestError
+from tokensmith.client.assertions import PlatformToken, PrivateKeyJWT
+from tokensmith.client.jwt_bearer import JWTBearerGrantAuth
 
 
 @pytest.fixture(scope="module")
