@@ -13,8 +13,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The console's browser tests drive Debian's Chromium (tests/admin/browser.py);
+# Playwright's own browser downloads are never used.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[test]'
+	[ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

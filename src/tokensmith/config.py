@@ -156,6 +156,16 @@ class Settings(BaseSettings):
     # Where the command line writes audit events besides the store: stderr or off.
     audit_log: Literal["stderr", "off"] = "stderr"
 
+    # --- The admin API and console (docs/admin.md) ---
+    # A second listener for /admin and /console; when set, the main port does not serve them.
+    admin_port: int | None = Field(default=None, ge=1, le=65535)
+    admin_host: str | None = None  # default: TOKENSMITH_HOST
+    # The console's public URL, for the links `tokensmith console login-link` prints
+    # (default: the admin listener's, else the issuer).
+    console_url: str | None = None
+    console_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    console_link_seconds: int = Field(default=600, ge=10, le=3600)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:

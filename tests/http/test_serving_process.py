@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tokensmith.cli.context import open_node
 from tokensmith.config import Settings
-from tokensmith.store.database import create_engine, head_revision, is_at_head, upgrade
+from tokensmith.store.database import create_engine, current_revision, head_revision, is_at_head, upgrade
 
 
 def empty_store(database: Path) -> sa.Engine:
@@ -76,7 +76,8 @@ def test_is_at_head_knows_an_old_or_empty_schema(tmp_path: Path) -> None:
         assert not is_at_head(engine)
         upgrade(engine)
         assert is_at_head(engine)
-        assert head_revision() == "0008"
+        # The newest migration, whichever it is (branches add theirs).
+        assert head_revision() == current_revision(engine) is not None
     finally:
         engine.dispose()
 

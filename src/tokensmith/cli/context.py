@@ -121,3 +121,13 @@ def _first_line(exc: object) -> str:
 def _exit(message: str) -> NoReturn:
     click.echo(f"tokensmith: {message}", err=True)
     sys.exit(1)
+
+
+def local_base_url(host: str, port: int) -> str:
+    """Where a client on this machine reaches `tokensmith serve`: a wildcard listen
+    address is not one to connect to, and an IPv6 literal needs brackets (RFC 3986 §3.2.2)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -7,18 +7,9 @@ import time
 
 import click
 
-from tokensmith.cli.context import changes_on, prepared_node, user_errors
+from tokensmith.cli.console import print_login_link
+from tokensmith.cli.context import changes_on, local_base_url, prepared_node, user_errors
 from tokensmith.service.clients import ClientSpec, create_client
-
-
-def local_base_url(host: str, port: int) -> str:
-    """Where a client on this machine reaches `tokensmith serve`: a wildcard listen
-    address is not one to connect to, and an IPv6 literal needs brackets (RFC 3986 §3.2.2)."""
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
 
 
 @click.command()
@@ -29,6 +20,7 @@ def demo(client_id: str) -> None:
     node = prepared_node(create=True)  # `make run` on a fresh checkout
     if node.clients.count() > 0:
         click.echo("tokensmith: the store already has clients; no demo client made (see `tokensmith clients list`).")
+        print_login_link(node)
         return
     now = int(time.time())
     spec = ClientSpec(
@@ -45,3 +37,4 @@ def demo(client_id: str) -> None:
     click.echo(f"Demo client created.\n  client_id:     {client_id}\n  client_secret: {text}   (shown once)\n")
     click.echo("Get a token (the seed's request):")
     click.echo(f"  curl -s -X POST -u {shlex.quote(client_id + ':' + text)} {shlex.quote(url)}\n")
+    print_login_link(node)

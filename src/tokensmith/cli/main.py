@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Any
 
 import click
 
 from tokensmith.cli.audit import audit
 from tokensmith.cli.clients import clients
+from tokensmith.cli.console import console
 from tokensmith.cli.context import fail, load_settings, open_node, user_errors
 from tokensmith.cli.demo import demo
 from tokensmith.cli.keys import algorithm_note, keys
@@ -49,8 +51,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # default action that kills the process before the log thread (logs.py) has written
     # its last lines. Exit through Python instead (status 143), so atexit flushes them.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    uvicorn.run(
-        "tokensmith.http.app:app_from_environment",
+    options: dict[str, Any] = dict(
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -63,6 +64,33 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         # uvicorn's httptools protocol with bounds on the request head's size and time.
         http="tokensmith.http.protocol:BoundedHttpToolsProtocol",
     )
+    if settings.admin_port is None:
+        uvicorn.run(APP, **options)
+    else:
+        _serve_two_listeners(settings, options)
+
+
+APP = "tokensmith.http.app:app_from_environment"
+
+
+def _serve_two_listeners(settings: Settings, options: dict[str, Any]) -> None:
+    """The main and the admin listener (TOKENSMITH_ADMIN_PORT) served by the same
+    workers: the app tells them apart by the port a request arrived on
+    (admin/listener.py)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    assert settings.admin_port is not None
+    if settings.admin_port == settings.port:
+        fail("TOKENSMITH_ADMIN_PORT must differ from TOKENSMITH_PORT")
+    config = uvicorn.Config(APP, **options)
+    sockets = [config.bind_socket()]
+    admin = uvicorn.Config(APP, **{**options, "host": settings.admin_host or settings.host, "port": settings.admin_port})
+    sockets.append(admin.bind_socket())
+    if settings.workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
 
 
 def _prepare_store(settings: Settings) -> None:
@@ -106,6 +134,7 @@ cli.add_command(clients)
 cli.add_command(keys)
 cli.add_command(demo)
 cli.add_command(audit)
+cli.add_command(console)
 cli.add_command(trust)
 
 

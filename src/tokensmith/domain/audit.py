@@ -29,8 +29,12 @@ class AuditAction(str, Enum):
     SECRET_ADDED = "client.secret_added"
     SECRET_REMOVED = "client.secret_removed"
     TOKENS_REVOKED = "client.tokens_revoked"
+    TOKEN_REVOKED = "client.token_revoked"  # one token, by an operator (the admin API)
     KEYS_ROTATED = "keys.rotated"
     KEY_REMOVED = "keys.removed"
+    CONSOLE_LINK_ISSUED = "console.link_issued"
+    CONSOLE_LOGIN = "console.login"
+    CONSOLE_LOGOUT = "console.logout"
     CLIENT_FEDERATED = "client.federated"
     CLIENT_UNFEDERATED = "client.unfederated"
     TRUST_ADDED = "trust.added"
@@ -49,7 +53,7 @@ class Actor:
 @dataclass(frozen=True)
 class AuditEvent:
     action: AuditAction
-    subject: str  # the client id, "key-ring", or "trust:" + a trust's name
+    subject: str  # the client id, "key-ring", "trust:" + a trust's name, or "console:<person>"
     actor: str
     host: str
     occurred_at: int  # epoch seconds

@@ -132,6 +132,9 @@ class Client:
     # Tokens issued before this instant (epoch seconds) are inactive at introspection:
     # `tokensmith clients revoke-tokens` (service/revocations.py).
     tokens_not_before: int | None = None
+    # Counts the stored client's writes (migration 0010): the admin API's ETag, so a
+    # change made from an older copy is refused instead of undoing another's.
+    revision: int = 0
     # How the client authenticates (domain/client_keys.py): with its secrets, with an
     # assertion signed by one of its keys (inline `jwks` or at `jwks_uri`), or with a
     # platform token matched by one of its federated credentials.

@@ -40,6 +40,10 @@ from tokensmith.domain.trusts import (
 MAX_CLAIM_PATH_LENGTH = 256
 MAX_PATTERN_LENGTH = 512
 
+# A secret meant to outlive ten years should not expire at all; the bound also keeps
+# the instant inside the store's 64-bit integer.
+MAX_SECRET_EXPIRY_SECONDS = 3650 * 86400
+
 
 def generate_client_id() -> str:
     return "cl_" + random.token_hex(8)
@@ -158,6 +162,8 @@ def new_secret(
         raise ValueError(f"a client has at most {MAX_LIVE_SECRETS} live secrets: remove one first")
     if expires_at is not None and expires_at <= now:
         raise ValueError("a secret's expiry must be in the future")
+    if expires_at is not None and expires_at - now > MAX_SECRET_EXPIRY_SECONDS:
+        raise ValueError("a secret expires within 3650 days at most; leave the expiry out for one that does not expire")
     if imported is None:
         text = generate_secret()
         stored = StoredSecret(generate_secret_id(), SecretKind.GENERATED, checker.hash_generated(text), now, expires_at)

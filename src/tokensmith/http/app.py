@@ -16,11 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tokensmith.admin.listener import ListenerGate
+from tokensmith.admin.problems import AdminError
+from tokensmith.admin.routes import admin_routes, console_routes
+from tokensmith.admin.stats import TokenHistory
 from tokensmith.config import Settings
+from tokensmith.console.routes import Assets as ConsoleAssets
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.http import discovery, explorer, health, introspection, oauth_token, openapi, revocation, seed_token
 from tokensmith.http import metrics as metrics_http
-from tokensmith.http.errors import allow_value, render_error
+from tokensmith.http.errors import allow_value, problem_details, render_error
 from tokensmith.http.request_context import RequestContext, internal_error
 from tokensmith.http.routing import exact
 from tokensmith.http.source_address import SourceAddresses
@@ -54,6 +59,11 @@ def create_app(node: Node) -> TokenRoutes:
         error = TokensmithError(Problem.UNAVAILABLE, "The store is not answering; retry shortly", retry_after=1)
         return render_error(error, request.scope["path"], source)
 
+    async def on_admin_refusal(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AdminError)
+        request.state.problem = exc.problem.name.lower()
+        return problem_details(exc.problem.name.lower(), exc.problem.status, exc.detail, request.scope["path"], headers=exc.headers)
+
     async def on_http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         problem = _HTTP_PROBLEMS.get(exc.status_code, Problem.MALFORMED_REQUEST)
@@ -74,6 +84,7 @@ def create_app(node: Node) -> TokenRoutes:
         await anyio.to_thread.run_sync(node.key_cache.reload)
         listener = node.fanout_listener()
         task = None
+        sampler = asyncio.create_task(app.state.token_history.run(), name="tokensmith-token-history")
         if listener is not None:
             app.state.fanout = listener
             task = asyncio.create_task(listener.run(), name="tokensmith-fanout")
@@ -84,6 +95,9 @@ def create_app(node: Node) -> TokenRoutes:
         uses = asyncio.create_task(write_periodically(node.last_used, node.credential_uses, node.gate, node.settings.credential_use_write_seconds), name="tokensmith-last-used")
         log.info("serving", extra={"issuer": node.settings.issuer, "kid": node.key_cache.signer and node.key_cache.signer.kid})
         yield
+        sampler.cancel()
+        with suppress(asyncio.CancelledError):
+            await sampler
         uses.cancel()
         with suppress(asyncio.CancelledError):
             await uses
@@ -111,6 +125,8 @@ def create_app(node: Node) -> TokenRoutes:
         Route(openapi.PATH, openapi.openapi_document, methods=["GET"]),
         Route(explorer.PATH, explorer.page, methods=["GET"]),
         Route(explorer.ASSETS_PATH, explorer.asset, methods=["GET"]),
+        *admin_routes(),
+        *console_routes(),
     ]
     store_outages: dict[type[Exception], object] = {
         error: on_store_unavailable
@@ -120,7 +136,7 @@ def create_app(node: Node) -> TokenRoutes:
         routes=[exact(route) for route in routes],
         lifespan=lifespan,
         # Starlette gives the handler for Exception to its ServerErrorMiddleware, not to the others.
-        exception_handlers={TokensmithError: on_refusal, HTTPException: on_http_exception, **store_outages, Exception: on_internal_error},  # type: ignore[dict-item]
+        exception_handlers={TokensmithError: on_refusal, AdminError: on_admin_refusal, HTTPException: on_http_exception, **store_outages, Exception: on_internal_error},  # type: ignore[dict-item]
     )
     # A redirect to `path/` would send the client's credentials a second time, to a
     # URL built from the Host header: an unknown path is a 404 instead.
@@ -130,8 +146,11 @@ def create_app(node: Node) -> TokenRoutes:
     app.state.openapi = openapi.render(node.settings, openapi.mounted(app.routes))
     app.state.explorer_assets = explorer.Assets()  # read on first use
     app.state.source_addresses = SourceAddresses(node.settings.trusted_proxies)
+    app.state.console_assets = ConsoleAssets()
+    app.state.token_history = TokenHistory()
+    gated = ListenerGate(app, node.settings.admin_port, source)
     measured = metrics_http.MetricsMiddleware(
-        app, routes=routes, token_endpoints=(seed_token.PATH, oauth_token.PATH)
+        gated, routes=routes, token_endpoints=(seed_token.PATH, oauth_token.PATH)
     )
     rest = RequestContext(measured, source=source, log_requests=node.settings.access_log)
     # POST to the two token endpoints skips the layers above (http/token_route.py).

@@ -15,9 +15,35 @@ BASIC_CHALLENGE = 'Basic realm="tokensmith", charset="UTF-8"'
 SEED_DETAIL = "Please refer to invalid-params for error details"
 
 
+# The admin API and the console answer errors as RFC 9457 problem details (docs/admin.md).
+PROBLEM_PATHS = ("/admin/", "/console/")
+PROBLEM_JSON = "application/problem+json"
+
+
 def uses_oauth_format(path: str) -> bool:
     """The /oauth2/ endpoints speak RFC 6749; everything else speaks the seed's format."""
     return path.startswith("/oauth2/")
+
+
+def uses_problem_format(path: str) -> bool:
+    return path.startswith(PROBLEM_PATHS) or path == "/console"
+
+
+def problem_details(
+    name: str, status: int, detail: str, path: str, *, code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """An RFC 9457 problem object: `type` names the problem (docs/admin.md lists each),
+    `code` is the catalogue's error code where the problem is one of its rows."""
+    body: dict[str, object] = {
+        "type": f"urn:tokensmith:problem:{name}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": path,
+    }
+    if code is not None:
+        body["code"] = code
+    return Response(orjson.dumps(body), status, {**NO_STORE, **(headers or {})}, media_type=PROBLEM_JSON)
 
 
 def _headers(error: TokensmithError, extra: dict[str, str] | None) -> dict[str, str]:
@@ -59,6 +85,9 @@ def oauth_error(error: TokensmithError, extra_headers: dict[str, str] | None = N
 
 
 def render_error(error: TokensmithError, path: str, source: str, extra_headers: dict[str, str] | None = None) -> Response:
+    if uses_problem_format(path):
+        spec = error.problem.spec
+        return problem_details(error.problem.name.lower(), spec.status, error.message, path, code=spec.code, headers=_headers(error, extra_headers))
     if uses_oauth_format(path):
         return oauth_error(error, extra_headers)
     return seed_error(error, path, source, extra_headers)

@@ -35,6 +35,17 @@ async def introspect(request: Request) -> Response:
     token = form.get("token")
     if token is None:
         raise malformed("token is required")
+    claims = await live_claims(node, token)
+    if claims is None:
+        return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
+    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": token_type(claims)}
+    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+
+
+async def live_claims(node: Node, token: str) -> dict[str, Any] | None:
+    """The claims of `token` when it is active: issued here, signed by a key of the
+    ring, unexpired, not revoked, its client still holding it. Introspection's answer,
+    and what the admin API accepts as a bearer token (admin/authorisation.py)."""
     await node.key_cache.refresh_if_stale()
     claims = read_token(token, node.key_cache.verification_keys, node.settings.issuer)
     # A revocation this node has heard of answers at once (and while the store is
@@ -45,9 +56,8 @@ async def introspect(request: Request) -> Response:
         or await node.gate.call("revocation check", node.revocations.is_revoked, claims["jti"])
         or not await _client_still_holds(node, claims)
     ):
-        return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
-    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": token_type(claims)}
-    return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
+        return None
+    return claims
 
 
 async def _client_still_holds(node: Node, claims: dict[str, Any]) -> bool:

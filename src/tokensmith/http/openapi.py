@@ -24,6 +24,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tokensmith.admin import openapi as admin_openapi
 from tokensmith.config import Settings
 from tokensmith.domain.assertions import JWT_BEARER_ASSERTION, JWT_BEARER_GRANT, MAX_ASSERTION_LENGTH
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
@@ -496,6 +497,7 @@ OPERATIONS: dict[tuple[str, str], Describe] = {
     (PATH, "GET"): openapi_operation,
     (explorer.PATH, "GET"): explorer_page_operation,
     (explorer.ASSETS_PATH, "GET"): explorer_asset_operation,
+    **admin_openapi.OPERATIONS,
 }
 
 
@@ -534,10 +536,13 @@ def build_document(settings: Settings, routes: Iterable[tuple[str, Iterable[str]
             {"name": "discovery", "description": "What verifiers and clients read."},
             {"name": "operations", "description": "Health and metrics."},
             {"name": "documentation", "description": "This document and its explorer."},
+            {"name": admin_openapi.CONSOLE_TAG, "description": "The web console's pages and session (docs/admin.md)."},
+            {"name": admin_openapi.TAG, "description": "The operators' admin API (docs/admin.md); errors are RFC 9457 problem details."},
         ],
         "paths": paths,
         "components": {
             "securitySchemes": {
+                admin_openapi.SCHEME: admin_openapi.security_scheme(),
                 "clientSecretBasic": {
                     "type": "http",
                     "scheme": "basic",
@@ -563,7 +568,7 @@ def build_document(settings: Settings, routes: Iterable[tuple[str, Iterable[str]
                 },
             },
             "headers": COMPONENT_HEADERS,
-            "schemas": _component_schemas(limits),
+            "schemas": {**_component_schemas(limits), **admin_openapi.schemas()},
         },
     }
 

@@ -20,19 +20,25 @@ from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.service.changes import Changes
 from tokensmith.service.trusts import existing_trust
-from tokensmith.store.clients import ClientAlreadyExists
+from tokensmith.store.clients import ClientAlreadyExists, ClientQuery, IdempotencyClaim, IdempotencyKeyUsed, StaleRevision
 from tokensmith.store.fanout import client_changed
 
 __all__ = [
     "ClientAlreadyExists",
     "ClientChanges",
     "ClientNotFound",
+    "ClientQuery",
     "ClientSpec",
+    "IdempotencyClaim",
+    "IdempotencyKeyUsed",
     "NewSecret",
+    "StaleRevision",
     "add_secret",
     "create_client",
+    "credential_uses",
     "delete_client",
     "federate",
+    "find_clients",
     "remove_secret",
     "set_enabled",
     "unfederate",
@@ -88,6 +94,7 @@ class ClientChanges:
     rate_limit: int | None = None
     clear_rate_limit: bool = False
     reuse_tokens: bool | None = None
+    enabled: bool | None = None
     auth_method: AuthMethod | None = None
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
@@ -110,9 +117,25 @@ def existing(changes: Changes, client_id: str) -> Client:
     return client
 
 
-def create_client(changes: Changes, spec: ClientSpec, now: int) -> tuple[Client, NewSecret | None]:
+def credential_uses(changes: Changes, client_id: str) -> dict[str, int]:
+    """When each credential of the client last authenticated it (store/usage.py):
+    a secret's id, "key:" + a kid, or a federated credential's id."""
+    return changes.node.credential_uses.for_client(client_id)
+
+
+def find_clients(changes: Changes, query: ClientQuery) -> list[Client]:
+    """One page of clients (store/clients.py ClientQuery)."""
+    if not 1 <= query.limit <= 500:
+        raise ValueError("a page holds 1 to 500 clients")
+    return changes.node.clients.page(query)
+
+
+def create_client(
+    changes: Changes, spec: ClientSpec, now: int, claim: IdempotencyClaim | None = None
+) -> tuple[Client, NewSecret | None]:
     """Registers the client, with its first secret when it authenticates with one
-    (None otherwise). ClientAlreadyExists for a taken id."""
+    (None otherwise). ClientAlreadyExists for a taken id; IdempotencyKeyUsed when
+    `claim`'s key already made one (nothing is written then)."""
     node = changes.node
     if not spec.auth_method.uses_secrets and (spec.imported_secret is not None or spec.secret_expires_at is not None):
         raise ValueError(f"a {spec.auth_method.value} client has no secret to import or expire")
@@ -144,7 +167,7 @@ def create_client(changes: Changes, spec: ClientSpec, now: int) -> tuple[Client,
         client=client_snapshot(client),
         secrets=[secret_summary(secret) for secret in client.secrets],
     )
-    node.clients.create(client, audit_event)
+    node.clients.create(client, audit_event, claim)
     changes.done(audit_event, client_changed(client.client_id))
     return client, secret
 
@@ -153,11 +176,13 @@ def _changed_fields(client: Client, what: ClientChanges) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if what.name is not None:
         fields["name"] = what.name
-    if what.scopes:
+    # An empty tuple of scopes is a change too, which the domain refuses (a client
+    # needs a scope); the command line gives None when no --scope is given.
+    if what.scopes is not None:
         fields["scopes"] = what.scopes
-        if not what.default_scopes:  # keep the defaults that are still allowed
+        if what.default_scopes is None:  # keep the defaults that are still allowed
             fields["default_scopes"] = tuple(s for s in client.default_scopes if s in what.scopes) or what.scopes
-    if what.default_scopes:
+    if what.default_scopes is not None:
         fields["default_scopes"] = what.default_scopes
     if what.audiences is not None:
         fields["audiences"] = what.audiences
@@ -174,6 +199,8 @@ def _changed_fields(client: Client, what: ClientChanges) -> dict[str, Any]:
         fields["rate_limit"] = what.rate_limit
     if what.reuse_tokens is not None:
         fields["reuse_tokens"] = what.reuse_tokens
+    if what.enabled is not None:
+        fields["enabled"] = what.enabled
     if what.token_binding is not None:
         fields["token_binding"] = what.token_binding
     fields.update(_changed_keys(client, what))
@@ -210,19 +237,30 @@ def _secrets_to_remove(before: Client, after: Client, what: ClientChanges, now: 
     return [secret.secret_id for secret in before.secrets]
 
 
-def update_client(changes: Changes, client_id: str, what: ClientChanges, now: int) -> Client:
+def update_client(changes: Changes, client_id: str, what: ClientChanges, now: int, *, expected_revision: int | None = None) -> Client:
+    """The changed client. With `expected_revision`, StaleRevision when the stored
+    client has been changed since (and nothing is written). A change of `enabled`
+    alone is recorded as client.enabled or client.disabled, like set_enabled."""
     before = existing(changes, client_id)
     after = change_client(before, now, **_changed_fields(before, what))
     removed = _secrets_to_remove(before, after, what, now)
-    details: dict[str, Any] = {"changes": client_changes(before, after)}
+    differences = client_changes(before, after)
+    action = AuditAction.CLIENT_CHANGED
+    if set(differences) == {"enabled"} and not removed:
+        action = AuditAction.CLIENT_ENABLED if after.enabled else AuditAction.CLIENT_DISABLED
+    details: dict[str, Any] = {"changes": differences}
     if removed:
         details["secrets_removed"] = removed
         after = replace(after, secrets=())
-    audit_event = changes.event(AuditAction.CLIENT_CHANGED, client_id, now, **details)
+    audit_event = changes.event(action, client_id, now, **details)
     keys_changed = (before.jwks, before.jwks_uri) != (after.jwks, after.jwks_uri)
-    changes.node.clients.update(after, audit_event, remove_secrets=bool(removed), keys_changed=keys_changed)
+    revision = changes.node.clients.update(
+        after, audit_event, expected_revision=expected_revision, remove_secrets=bool(removed), keys_changed=keys_changed
+    )
+    if revision is None:
+        raise ClientNotFound(client_id)
     changes.done(audit_event, client_changed(client_id))
-    return after
+    return replace(after, revision=revision)
 
 
 def set_enabled(changes: Changes, client_id: str, enabled: bool, now: int) -> Client:
@@ -237,12 +275,12 @@ def set_enabled(changes: Changes, client_id: str, enabled: bool, now: int) -> Cl
     return after
 
 
-def delete_client(changes: Changes, client_id: str, now: int) -> None:
-    """ClientNotFound when there is no such client."""
+def delete_client(changes: Changes, client_id: str, now: int, *, expected_revision: int | None = None) -> None:
+    """ClientNotFound when there is no such client; StaleRevision as for update_client."""
     before = changes.node.clients.get(client_id)
     details = {"client": client_snapshot(before)} if before is not None else {}
     audit_event = changes.event(AuditAction.CLIENT_DELETED, client_id, now, **details)
-    deleted = changes.node.clients.delete(client_id, audit_event)
+    deleted = changes.node.clients.delete(client_id, audit_event, expected_revision=expected_revision)
     # Announced either way: a node may still cache a client deleted by a race.
     changes.done(audit_event if deleted else None, client_changed(client_id))
     if not deleted:

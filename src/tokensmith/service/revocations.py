@@ -27,6 +27,18 @@ async def revoke_token(node: Node, claims: Mapping[str, Any], now: int) -> None:
         await announce(node.redis, Event(EventKind.REVOKED, jti, expires_at=expires_at))
 
 
+def revoke_token_as_operator(changes: Changes, claims: Mapping[str, Any], now: int) -> bool:
+    """An operator revokes one token (a leaked one, say) whose verified `claims` are
+    given: stored with its audit event (the jti and client, never the token), then
+    announced as any revocation is. False when it was revoked already."""
+    jti, client_id, expires_at = claims["jti"], claims["client_id"], claims["exp"]
+    audit_event = changes.event(AuditAction.TOKEN_REVOKED, client_id, now, jti=jti, expires_at=expires_at)
+    revoked = changes.node.revocations.revoke(jti, client_id, expires_at, now, audit_event)
+    changes.node.revoked.add(jti, expires_at)
+    changes.done(audit_event if revoked else None, Event(EventKind.REVOKED, jti, expires_at=expires_at))
+    return revoked
+
+
 def revoke_client_tokens(changes: Changes, client_id: str, *, clock: Callable[[], float] = time.time) -> int:
     """Every token issued to the client up to now becomes inactive at introspection;
     answers the client's new `tokens_not_before`.

@@ -4,6 +4,7 @@ change without its event, nor an event for a change that did not happen."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,20 @@ def _to_event(row: Any) -> AuditEvent:
     )
 
 
+@dataclass(frozen=True)
+class AuditQuery:
+    """Newest first, older than event `before` (the cursor); each filter optional.
+    `since` and `until` are epoch seconds, both included."""
+
+    actor: str | None = None
+    subject: str | None = None
+    action: str | None = None
+    since: int | None = None
+    until: int | None = None
+    before: int | None = None
+    limit: int = 50
+
+
 class AuditRepository:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -54,3 +69,21 @@ class AuditRepository:
             query = query.where(audit_events.c.action == action)
         with self._engine.connect() as connection:
             return [_to_event(row) for row in connection.execute(query)]
+
+    def search(self, query: AuditQuery) -> list[AuditEvent]:
+        selected = sa.select(audit_events).order_by(audit_events.c.id.desc()).limit(query.limit)
+        for column, value in (
+            (audit_events.c.actor, query.actor),
+            (audit_events.c.subject, query.subject),
+            (audit_events.c.action, query.action),
+        ):
+            if value is not None:
+                selected = selected.where(column == value)
+        if query.since is not None:
+            selected = selected.where(audit_events.c.occurred_at >= query.since)
+        if query.until is not None:
+            selected = selected.where(audit_events.c.occurred_at <= query.until)
+        if query.before is not None:
+            selected = selected.where(audit_events.c.id < query.before)
+        with self._engine.connect() as connection:
+            return [_to_event(row) for row in connection.execute(selected)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from tokensmith.domain.secrets import SecretKind, StoredSecret
 from tokensmith.domain.sender_constraints import Profile, TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.store import audit
-from tokensmith.store.schema import client_federations, client_secrets, clients
+from tokensmith.store.schema import client_federations, client_secrets, clients, idempotency_keys
 from tokensmith.store.trusts import federation_row, to_federation
 from tokensmith.store.usage import forget_credentials, forget_key_uses
 
@@ -79,6 +79,7 @@ def _to_client(row: Any, secrets: list[StoredSecret]) -> Client:
         rate_limit=row.rate_limit,
         reuse_tokens=bool(row.reuse_tokens),
         tokens_not_before=row.tokens_not_before,
+        revision=row.revision,
         auth_method=AuthMethod(row.auth_method),
         jwks=row.jwks,
         jwks_uri=row.jwks_uri,
@@ -125,7 +126,7 @@ _CLIENT_WITH_SECRETS = sa.select(
 _DECOY_CLIENT: dict[str, Any] = {
     "name": "", "scopes": ["decoy"], "default_scopes": ["decoy"], "audiences": [], "claims": {},
     "lifetime": "3600", "enabled": False, "created_at": 0, "updated_at": 0, "rate_limit": None, "reuse_tokens": False,
-    "tokens_not_before": None, "auth_method": "client_secret_basic", "jwks": None, "jwks_uri": None,
+    "tokens_not_before": None, "revision": 0, "auth_method": "client_secret_basic", "jwks": None, "jwks_uri": None,
     "token_binding": "none", "profile": "none", "tls_subject_dn": None, "tls_san_dns": None, "tls_san_uri": None,
 }  # fmt: skip
 _DECOY_SECRET: dict[str, Any] = {
@@ -143,12 +144,62 @@ _DECOY = sa.select(
 _LOOKUP = sa.union_all(_CLIENT_WITH_SECRETS.add_columns(sa.false().label("decoy")).where(clients.c.client_id == _ID), _DECOY)
 
 
+def _federation(row: Any) -> Federation:
+    """A client_federations row as the domain's Federation."""
+    return to_federation(row.federation_id, row.trust, row.subject, row.conditions, row.created_at)
+
+
 def _in_order(federations: Iterable[Federation]) -> tuple[Federation, ...]:
     return tuple(sorted(federations, key=lambda federation: (federation.created_at, federation.federation_id)))
 
 
 class ClientAlreadyExists(Exception):
     pass
+
+
+class StaleRevision(Exception):
+    """The client was changed since the revision the change was made from."""
+
+    def __init__(self, client_id: str, current: int) -> None:
+        super().__init__(f"client {client_id!r} has changed since (now at revision {current})")
+        self.current = current
+
+
+class IdempotencyKeyUsed(Exception):
+    """The key already made a client: `client_id`, from a request of `fingerprint`."""
+
+    def __init__(self, client_id: str, fingerprint: str) -> None:
+        super().__init__(f"the idempotency key already made client {client_id!r}")
+        self.client_id = client_id
+        self.fingerprint = fingerprint
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """An `Idempotency-Key` taken in the same transaction as the client it makes."""
+
+    actor: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class ClientQuery:
+    """One page of clients in client-id order, after `after`: those whose id or name
+    holds `text`, that are (not) enabled, that may ask for `scope`."""
+
+    text: str | None = None
+    enabled: bool | None = None
+    scope: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_NEXT_REVISION = {"revision": clients.c.revision + 1}
 
 
 class ClientRepository:
@@ -181,6 +232,35 @@ class ClientRepository:
             client = replace(client, federations=_in_order(federations.values()))
         return None if rows[0].decoy else client
 
+    def page(self, query: ClientQuery) -> list[Client]:
+        """Up to `query.limit` clients matching `query` (ClientQuery)."""
+        selected = sa.select(clients).order_by(clients.c.client_id).limit(query.limit)
+        if query.after is not None:
+            selected = selected.where(clients.c.client_id > query.after)
+        if query.text:
+            pattern = _like(query.text.lower())
+            selected = selected.where(
+                sa.func.lower(clients.c.client_id).like(pattern, escape="\\") | sa.func.lower(clients.c.name).like(pattern, escape="\\")
+            )
+        if query.enabled is not None:
+            selected = selected.where(clients.c.enabled == query.enabled)
+        if query.scope:
+            # A scope token holds no `"` (RFC 6749 §3.3), so `"scope"` in the JSON text
+            # is the whole element; checked again below on the decoded list.
+            selected = selected.where(sa.cast(clients.c.scopes, sa.Text).like(_like(f'"{query.scope}"'), escape="\\"))
+        with self._engine.connect() as connection:
+            rows = connection.execute(selected).all()
+            ids = [row.client_id for row in rows]
+            secrets: dict[str, list[StoredSecret]] = defaultdict(list)
+            federations: dict[str, list[Federation]] = defaultdict(list)
+            if ids:
+                for row in connection.execute(sa.select(client_secrets).where(client_secrets.c.client_id.in_(ids))):
+                    secrets[row.client_id].append(_to_secret(row))
+                for row in connection.execute(sa.select(client_federations).where(client_federations.c.client_id.in_(ids))):
+                    federations[row.client_id].append(_federation(row))
+        found = [replace(_to_client(row, secrets[row.client_id]), federations=_in_order(federations[row.client_id])) for row in rows]
+        return [client for client in found if not query.scope or query.scope in client.scopes]
+
     def list(self) -> list[Client]:
         with self._engine.connect() as connection:
             secrets: dict[str, list[StoredSecret]] = defaultdict(list)
@@ -188,13 +268,21 @@ class ClientRepository:
                 secrets[row.client_id].append(_to_secret(row))
             federations: dict[str, list[Federation]] = defaultdict(list)
             for row in connection.execute(sa.select(client_federations)):
-                federations[row.client_id].append(
-                    to_federation(row.federation_id, row.trust, row.subject, row.conditions, row.created_at)
-                )
+                federations[row.client_id].append(_federation(row))
             rows = connection.execute(sa.select(clients).order_by(clients.c.client_id))
             return [
                 replace(_to_client(row, secrets[row.client_id]), federations=_in_order(federations[row.client_id])) for row in rows
             ]
+
+    def made_by_key(self, actor: str, key: str) -> tuple[str, str] | None:
+        """(client id, fingerprint) of the client an idempotency key made, or None."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                sa.select(idempotency_keys.c.client_id, idempotency_keys.c.fingerprint).where(
+                    (idempotency_keys.c.actor == actor) & (idempotency_keys.c.key == key)
+                )
+            ).first()
+        return None if row is None else (row.client_id, row.fingerprint)
 
     def count(self) -> int:
         with self._engine.connect() as connection:
@@ -203,11 +291,25 @@ class ClientRepository:
     # Each write may carry the audit event that describes it (domain/audit.py); the
     # event is stored in the same transaction, and only when the change happened.
 
-    def create(self, client: Client, audit_event: AuditEvent | None = None) -> None:
+    def create(self, client: Client, audit_event: AuditEvent | None = None, claim: IdempotencyClaim | None = None) -> None:
+        """IdempotencyKeyUsed when `claim`'s key already made a client (nothing is written)."""
         with self._engine.begin() as connection:
+            if claim is not None:
+                made = connection.execute(
+                    sa.select(idempotency_keys).where((idempotency_keys.c.actor == claim.actor) & (idempotency_keys.c.key == claim.key))
+                ).first()
+                if made is not None:
+                    raise IdempotencyKeyUsed(made.client_id, made.fingerprint)
             exists = connection.execute(sa.select(clients.c.client_id).where(clients.c.client_id == client.client_id)).first()
             if exists:
                 raise ClientAlreadyExists(client.client_id)
+            if claim is not None:
+                # Two requests with one key at once: the primary key lets one through.
+                connection.execute(
+                    idempotency_keys.insert().values(
+                        actor=claim.actor, key=claim.key, fingerprint=claim.fingerprint, client_id=client.client_id, created_at=client.created_at
+                    )
+                )
             connection.execute(clients.insert().values(_client_row(client)))
             for secret in client.secrets:
                 connection.execute(client_secrets.insert().values(_secret_row(client.client_id, secret)))
@@ -219,37 +321,64 @@ class ClientRepository:
         client: Client,
         audit_event: AuditEvent | None = None,
         *,
+        expected_revision: int | None = None,
         remove_secrets: bool = False,
         keys_changed: bool = False,
-    ) -> None:
+    ) -> int | None:
         """Writes the client's fields; its secrets are changed only through
         add_secret and remove_secret (or all removed with `remove_secrets`, when it
         stops using them), its federated credentials only through add_federation and
         remove_federation, its tokens_not_before only through revoke_tokens (so a
         change read before a revocation cannot undo it). With `keys_changed`, the
-        uses of keys it no longer has are forgotten."""
+        uses of keys it no longer has are forgotten. With `expected_revision`, only
+        while the stored client is still at it (StaleRevision otherwise): the check
+        and the write are one statement, so of two changes made from one revision
+        exactly one is written. Answers the new revision, or None when there is no
+        such client."""
         row = _client_row(client)
         del row["client_id"], row["created_at"], row["tokens_not_before"]
+        match = clients.c.client_id == client.client_id
+        if expected_revision is not None:
+            match &= clients.c.revision == expected_revision
         with self._engine.begin() as connection:
-            changed = connection.execute(clients.update().where(clients.c.client_id == client.client_id).values(row)).rowcount
-            if changed and remove_secrets:
+            changed = connection.execute(clients.update().where(match).values({**row, **_NEXT_REVISION})).rowcount
+            if not changed:
+                self._refuse_stale(connection, client.client_id, expected_revision)
+                return None
+            if remove_secrets:
                 ids = connection.execute(
                     sa.select(client_secrets.c.secret_id).where(client_secrets.c.client_id == client.client_id)
                 ).scalars()
                 for secret_id in ids.all():
                     forget_credentials(connection, client.client_id, secret_id)
                 connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client.client_id))
-            if changed and keys_changed:
+            if keys_changed:
                 forget_key_uses(connection, client.client_id, jwks_kids(client.jwks) if client.jwks is not None else ())
-            if audit_event is not None and changed:
+            if audit_event is not None:
                 audit.record(connection, audit_event)
+            revision: int = connection.execute(sa.select(clients.c.revision).where(clients.c.client_id == client.client_id)).scalar_one()
+            return revision
 
-    def delete(self, client_id: str, audit_event: AuditEvent | None = None) -> bool:
+    @staticmethod
+    def _refuse_stale(connection: sa.Connection, client_id: str, expected_revision: int | None) -> None:
+        """StaleRevision when the client exists (at another revision than expected)."""
+        current = connection.execute(sa.select(clients.c.revision).where(clients.c.client_id == client_id)).scalar()
+        if current is not None and expected_revision is not None:
+            raise StaleRevision(client_id, current)
+
+    def delete(self, client_id: str, audit_event: AuditEvent | None = None, *, expected_revision: int | None = None) -> bool:
+        """False when there is no such client; StaleRevision as for update."""
+        match = clients.c.client_id == client_id
+        if expected_revision is not None:
+            match &= clients.c.revision == expected_revision
         with self._engine.begin() as connection:
+            deleted = connection.execute(clients.delete().where(match)).rowcount > 0
+            if not deleted:
+                self._refuse_stale(connection, client_id, expected_revision)
             connection.execute(client_secrets.delete().where(client_secrets.c.client_id == client_id))
+            connection.execute(idempotency_keys.delete().where(idempotency_keys.c.client_id == client_id))
             connection.execute(client_federations.delete().where(client_federations.c.client_id == client_id))
             forget_credentials(connection, client_id)
-            deleted = connection.execute(clients.delete().where(clients.c.client_id == client_id)).rowcount > 0
             if audit_event is not None and deleted:
                 audit.record(connection, audit_event)
             return deleted
@@ -266,7 +395,7 @@ class ClientRepository:
                 return None
             instant = max(not_before, current.tokens_not_before or 0)
             connection.execute(
-                clients.update().where(clients.c.client_id == client_id).values(tokens_not_before=instant, updated_at=updated_at)
+                clients.update().where(clients.c.client_id == client_id).values(tokens_not_before=instant, updated_at=updated_at, **_NEXT_REVISION)
             )
             if audit_event is not None:
                 audit.record(connection, audit_event)
@@ -275,7 +404,7 @@ class ClientRepository:
     def add_secret(self, client_id: str, secret: StoredSecret, updated_at: int, audit_event: AuditEvent | None = None) -> None:
         with self._engine.begin() as connection:
             connection.execute(client_secrets.insert().values(_secret_row(client_id, secret)))
-            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
             if audit_event is not None:
                 audit.record(connection, audit_event)
 
@@ -286,8 +415,8 @@ class ClientRepository:
                     (client_secrets.c.client_id == client_id) & (client_secrets.c.secret_id == secret_id)
                 )
             ).rowcount
-            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
             if removed:
+                connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
                 forget_credentials(connection, client_id, secret_id)
             if audit_event is not None and removed:
                 audit.record(connection, audit_event)
@@ -297,7 +426,7 @@ class ClientRepository:
         """The trust must exist (the foreign key refuses it otherwise)."""
         with self._engine.begin() as connection:
             connection.execute(client_federations.insert().values(federation_row(client_id, federation)))
-            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+            connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
             if audit_event is not None:
                 audit.record(connection, audit_event)
 
@@ -311,7 +440,7 @@ class ClientRepository:
                 )
             ).rowcount
             if removed:
-                connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at))
+                connection.execute(clients.update().where(clients.c.client_id == client_id).values(updated_at=updated_at, **_NEXT_REVISION))
                 forget_credentials(connection, client_id, federation_id)
                 if audit_event is not None:
                     audit.record(connection, audit_event)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from tokensmith.domain.audit import AuditEvent
+from tokensmith.store import audit
 from tokensmith.store.schema import revocations
 
 
@@ -12,12 +14,13 @@ class RevocationRepository:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
 
-    def revoke(self, jti: str, client_id: str, expires_at: int, now: int) -> None:
+    def revoke(self, jti: str, client_id: str, expires_at: int, now: int, audit_event: AuditEvent | None = None) -> bool:
+        """False when the token was revoked already (then `audit_event` is not stored)."""
         with self._engine.begin() as connection:
             connection.execute(revocations.delete().where(revocations.c.expires_at <= now))
             already = connection.execute(sa.select(revocations.c.jti).where(revocations.c.jti == jti)).first()
             if already is not None:
-                return
+                return False
             try:
                 # A savepoint, so that on PostgreSQL a duplicate does not abort the
                 # whole transaction (and the expired rows' clean-up with it).
@@ -26,7 +29,10 @@ class RevocationRepository:
                         revocations.insert().values(jti=jti, client_id=client_id, expires_at=expires_at, revoked_at=now)
                     )
             except sa.exc.IntegrityError:
-                pass  # revoked by a concurrent request: the outcome is the same
+                return False  # revoked by a concurrent request: the outcome is the same
+            if audit_event is not None:
+                audit.record(connection, audit_event)
+            return True
 
     def is_revoked(self, jti: str) -> bool:
         with self._engine.connect() as connection:

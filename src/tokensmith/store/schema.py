@@ -24,6 +24,8 @@ clients = sa.Table(
     sa.Column("reuse_tokens", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0005
     # Tokens issued before this instant are inactive (migration 0006); null: none.
     sa.Column("tokens_not_before", sa.BigInteger, nullable=True),
+    # One more on every write to the client, its secrets or its federated credentials (migration 0010): the admin API's ETag.
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
     # domain/client_keys.py (migration 0007)
     sa.Column("auth_method", sa.String(32), nullable=False, server_default="client_secret_basic"),
     sa.Column("jwks", sa.JSON, nullable=True),
@@ -80,6 +82,39 @@ audit_events = sa.Table(
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("host", sa.String(255), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+)
+
+# The admin API's `Idempotency-Key` on creating a client (migration 0010): the first
+# request's fingerprint and the client it made, per acting client or person.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("actor", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False, index=True),
+)
+
+# The console's one-time login links and its sessions (domain/console.py): hashes only.
+console_login_links = sa.Table(
+    "console_login_links",
+    metadata,
+    sa.Column("link_hash", sa.String(64), primary_key=True),
+    sa.Column("person", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("used_at", sa.BigInteger, nullable=True),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("person", sa.String(128), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
 )
 
 # Workload identity federation (domain/trusts.py, migration 0007): trusted external
