@@ -419,3 +419,18 @@ def test_serve_refuses_half_a_tls_configuration(tmp_path: Path, pki: PKI) -> Non
         result = server.cli("serve", *args, check=False)
         lines = result.stderr.strip().splitlines()
         assert result.returncode != 0 and len(lines) == 1 and reason in lines[0], result.stderr
+
+
+def test_a_certificate_bound_admin_token_works_only_with_its_certificate(proxied: Tokensmith, pki: PKI) -> None:
+    """The admin API is a resource server too (RFC 8705 §3)."""
+    secret = proxied.create_client("ops-mtls", "--token-binding", "mtls", scopes=("tokensmith:admin",))["client_secret"]
+    right, wrong = {"Client-Cert": pki.right.client_cert_field}, {"Client-Cert": pki.wrong_dn.client_cert_field}
+    with httpx.Client(base_url=proxied.url, timeout=10) as http:
+        response = http.post(OAUTH_PATH, auth=("ops-mtls", secret), headers=right, data={"grant_type": "client_credentials"})
+        bound = bound_to(response, pki.right)
+        assert bound["scope"] == "tokensmith:admin"
+        bearer = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        assert http.get("/admin/v1/clients", headers={**bearer, **right}).status_code == 200
+        for headers in (bearer, {**bearer, **wrong}):
+            refused = http.get("/admin/v1/clients", headers=headers)
+            assert refused.status_code == 401 and "certificate" in refused.text, refused.text

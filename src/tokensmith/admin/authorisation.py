@@ -8,6 +8,7 @@ including `.read`."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from tokensmith.http.introspection import live_claims
 from tokensmith.node import Node
 from tokensmith.service.changes import Changes
 from tokensmith.service.console import session_of
+from tokensmith.verify.certificates import TrustedProxies, check_certificate_binding, scope_certificate
 from tokensmith.verify.dpop import DPoPChecker, asgi_presentation
 from tokensmith.verify.errors import TokenError
 
@@ -69,12 +71,20 @@ def _presented_token(request: Request) -> tuple[str, str] | None:
     return name, token.strip()
 
 
-def _check_binding(request: Request, scheme: str, token: str, claims: dict[str, Any]) -> None:
-    """A DPoP-bound token only with its proof for this request; never as Bearer."""
+def _check_binding(request: Request, scheme: str, token: str, claims: dict[str, Any], trusted_proxies: tuple[str, ...]) -> None:
+    """A DPoP-bound token only with its proof for this request; never as Bearer. A
+    certificate-bound one only over a connection (or a trusted proxy's Client-Cert)
+    with its certificate (RFC 8705 §3)."""
     try:
         _DPOP.check(claims, token, asgi_presentation(request.scope, scheme) if scheme == "DPoP" else None)
+        check_certificate_binding(claims.get("cnf"), scope_certificate(request.scope, _trusted(trusted_proxies)))
     except TokenError as refused:
         raise _unauthenticated(refused.description) from None
+
+
+@functools.cache
+def _trusted(networks: tuple[str, ...]) -> TrustedProxies:
+    return TrustedProxies(networks)
 
 
 def _unauthenticated(detail: str | None = None) -> AdminError:
@@ -96,7 +106,7 @@ async def authorise(request: Request, needed: str) -> Caller:
         if claims is None or not _for_this_server(claims, node.settings.issuer):
             raise _unauthenticated("The access token is not valid here")
         if scheme == "DPoP" or "cnf" in claims:
-            _check_binding(request, scheme, token, claims)
+            _check_binding(request, scheme, token, claims, node.settings.trusted_proxies)
         scopes = str(claims.get("scope", "")).split()
         if not any(_satisfies(scope, needed) for scope in scopes):
             raise AdminError(
