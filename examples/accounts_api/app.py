@@ -1,5 +1,5 @@
 """The accounts API: GET /accounts needs scope `read` (or `edit`), POST /accounts
-needs `edit`. Every route except /healthz needs a tokensmith access token.
+needs `edit`, POST /transfers `edit` on a DPoP-bound token (RFC 9449). Every route except /healthz needs a tokensmith access token.
 
 Configured from the environment (see README.md):
 
@@ -8,6 +8,7 @@ Configured from the environment (see README.md):
     ACCOUNTS_INTROSPECTION_CLIENT_ID / ACCOUNTS_INTROSPECTION_CLIENT_SECRET
                                    set both to refuse revoked tokens (RFC 7662 introspection)
     ACCOUNTS_REVOCATION_CACHE_SECONDS  how long an introspection answer is reused (default 30)
+    ACCOUNTS_DPOP_NONCES           true: DPoP proofs must carry this API's nonce (RFC 9449 §9)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from tokensmith.verify import (
     BearerAuthMiddleware,
+    DPoPChecker,
     IntrospectionRevocationCheck,
     TokenHTTPException,
     TokenVerifier,
@@ -32,6 +34,8 @@ from tokensmith.verify import (
 
 need_read = require_scopes("read")
 need_edit = require_scopes("edit")
+# Moving money takes a DPoP-bound token (RFC 9449): a copied token alone is useless.
+need_dpop_edit = require_scopes("edit", dpop=True)
 
 
 def verifier_from_env(env: Mapping[str, str]) -> TokenVerifier:
@@ -49,7 +53,18 @@ def verifier_from_env(env: Mapping[str, str]) -> TokenVerifier:
             client_secret=env["ACCOUNTS_INTROSPECTION_CLIENT_SECRET"],
             cache_ttl=float(env.get("ACCOUNTS_REVOCATION_CACHE_SECONDS", "30")),
         )
-    return TokenVerifier(issuer, audience, revocation_check=revocation_check)
+    # RFC 9449 §9: DPoP proofs must carry a nonce this process hands out (DPoP-Nonce).
+    dpop = DPoPChecker(nonce_key=os.urandom(32)) if env.get("ACCOUNTS_DPOP_NONCES") == "true" else None
+    return TokenVerifier(issuer, audience, revocation_check=revocation_check, dpop=dpop)
+
+
+async def _json_object(request: Request) -> dict[str, object]:
+    """The request's JSON object body; empty when it is anything else."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def create_app(env: Mapping[str, str] = os.environ) -> Starlette:
@@ -65,16 +80,19 @@ def create_app(env: Mapping[str, str] = os.environ) -> Starlette:
 
     async def create_account(request: Request) -> JSONResponse:
         claims = await need_edit(request)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        name = body.get("name") if isinstance(body, dict) else None
+        name = (await _json_object(request)).get("name")
         if not isinstance(name, str) or not name:
             return JSONResponse({"error": "a JSON object with a non-empty 'name' is required"}, status_code=422)
         account = {"id": next(next_id), "name": name, "created_by": claims["client_id"]}
         accounts.append(account)
         return JSONResponse(account, status_code=201)
+
+    async def create_transfer(request: Request) -> JSONResponse:
+        claims = await need_dpop_edit(request)
+        amount = (await _json_object(request)).get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            return JSONResponse({"error": "a JSON object with a positive integer 'amount' is required"}, status_code=422)
+        return JSONResponse({"amount": amount, "by": claims["client_id"], "key": claims["cnf"]["jkt"]}, status_code=201)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -90,6 +108,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Starlette:
         routes=[
             Route("/accounts", list_accounts, methods=["GET"]),
             Route("/accounts", create_account, methods=["POST"]),
+            Route("/transfers", create_transfer, methods=["POST"]),
             Route("/healthz", healthz),
         ],
         exception_handlers={TokenHTTPException: token_refused},

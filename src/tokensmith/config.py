@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     assertion_max_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
     assertion_leeway_seconds: int = Field(default=30, ge=0, le=300)
     assertion_audience_token_endpoint: bool = False
+    # DPoP proofs (RFC 9449; docs/configuration.md "DPoP"): a proof is accepted from
+    # its iat (less the leeway, for a client clock ahead) for the window, and its jti
+    # is single use for as long (in Redis when configured). With nonces on, every proof
+    # must carry a nonce this deployment handed out (DPoP-Nonce), good for one to two
+    # periods.
+    dpop_iat_window_seconds: int = Field(default=60, ge=5, le=600)
+    dpop_leeway_seconds: int = Field(default=5, ge=0, le=300)
+    dpop_nonces: bool = False
+    dpop_nonce_seconds: int = Field(default=300, ge=10, le=3600)
     # jtis of live assertions one process remembers without Redis (store/replay.py).
     replay_cache_size: int = Field(default=500_000, ge=1000, le=10_000_000)
     # How often a node writes when each credential was last used (store/last_used.py).

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from tokensmith.config import Settings
+from tokensmith.domain.dpop_nonces import DpopNonces
 from tokensmith.domain.key_encryption import KeyEncryption
 from tokensmith.domain.secrets import SecretChecker
 from tokensmith.domain.throttling import BruteForcePolicy, ThrottleKey
@@ -59,6 +60,8 @@ class Node:
     last_used: LastUsed = field(default_factory=LastUsed)  # credentials' last use, written in batches
     # Public keys fetched from clients' jwks_uri and trusted issuers (outbound/: the SSRF guard).
     key_sets: KeySets | None = None
+    # RFC 9449 §8 server nonces, when TOKENSMITH_DPOP_NONCES is on (keyed from the KEK).
+    dpop_nonces: DpopNonces | None = None
 
     def __post_init__(self) -> None:
         if self.reuse is None:
@@ -125,6 +128,7 @@ class Node:
             audit=AuditRepository(engine),
             replay=ReplayCache(redis, capacity=settings.replay_cache_size),
             key_sets=KeySets.from_settings(settings),
+            dpop_nonces=DpopNonces(encryption.dpop_nonce_key, settings.dpop_nonce_seconds) if settings.dpop_nonces else None,
         )
 
     def fanout_listener(self) -> FanoutListener | None:

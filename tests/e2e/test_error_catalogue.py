@@ -84,6 +84,8 @@ TRIGGERS = [
     Trigger(Problem.RATE_LIMITED, "seed", lambda h, c: over_the_limit(h, c.limited["seed"], f"{SEED_PATH}?scope=edit"), "issuance limit"),
     Trigger(Problem.RATE_LIMITED, "oauth", lambda h, c: over_the_limit(h, c.limited["oauth"], OAUTH_PATH, data=FORM), "issuance limit"),
     Trigger(Problem.INVALID_SCOPE, "oauth", lambda h, c: h.post(OAUTH_PATH, headers=c.auth, data={**FORM, "scope": "admin"}), "scope not allowed"),
+    Trigger(Problem.INVALID_DPOP_PROOF, "seed", lambda h, c: h.post(f"{SEED_PATH}?scope=edit", headers={**c.auth, "DPoP": "x.y.z"}), "not a proof"),
+    Trigger(Problem.INVALID_DPOP_PROOF, "oauth", lambda h, c: h.post(OAUTH_PATH, headers={**c.auth, "DPoP": "x.y.z"}, data=FORM), "not a proof"),
     Trigger(Problem.TOKEN_NOT_OWNED, "oauth", lambda h, c: h.post(REVOKE_PATH, headers=c.auth, data={"token": c.foreign_token}), "revoke another's token"),
 ]
 
@@ -92,8 +94,9 @@ NOT_TRIGGERABLE = {
     Problem.INTERNAL_ERROR: "only an unexpected failure inside the server produces it",
 }
 # Triggered by test_no_active_signing_key_is_503_in_both_formats, on a server of its own;
-# BODY_TIMEOUT by tests/security/test_hostile_input.py (a body that stalls, both formats).
-TRIGGERED_ELSEWHERE = {Problem.UNAVAILABLE, Problem.BODY_TIMEOUT}
+# BODY_TIMEOUT by tests/security/test_hostile_input.py (a body that stalls, both formats);
+# USE_DPOP_NONCE by tests/e2e/test_dpop_nonces.py (a server with nonces on, both formats).
+TRIGGERED_ELSEWHERE = {Problem.UNAVAILABLE, Problem.BODY_TIMEOUT, Problem.USE_DPOP_NONCE}
 
 
 def test_every_problem_is_triggered_or_explained() -> None:

@@ -129,3 +129,13 @@ def openid_client_tokens(issuer: str, client_id: str, private_jwk: dict[str, Any
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def openid_client_dpop(issuer: str, client_id: str, client_secret: str, *, alg: str = "ES256", requests: int = 1, resource: str | None = None) -> list[dict[str, Any]]:
+    """Runs openid-client's client_credentials grant with a DPoP handle of its own key
+    `requests` times (and a GET of `resource` with each token); one {"token": …,
+    "jwk": …, "resource"?: …} or {"error": …} per request (dpop.mjs)."""
+    request = {"issuer": issuer, "client_id": client_id, "client_secret": client_secret, "alg": alg, "requests": requests, "resource": resource}
+    result = subprocess.run(["node", "dpop.mjs"], cwd=OPENID_CLIENT_DIR, input=json.dumps(request), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

@@ -17,6 +17,7 @@ import orjson
 from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
 from tokensmith.domain.client_keys import MAX_JWKS_BYTES, AuthMethod
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
+from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.service import clients as service
 from tokensmith.service.descriptions import describe, describe_federation, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
@@ -66,6 +67,7 @@ def parse_expiry(text: str | None, now: int) -> int | None:
 # A JWKS file may be pretty-printed; the document itself is bounded by keys_of_jwks.
 MAX_JWKS_FILE_BYTES = 4 * MAX_JWKS_BYTES
 AUTH_METHODS = click.Choice([method.value for method in AuthMethod])
+TOKEN_BINDINGS = click.Choice([binding.value for binding in TokenBinding])
 
 
 def read_jwks_file(path: str | None) -> Mapping[str, Any] | None:
@@ -132,6 +134,11 @@ def clients() -> None:
 )  # fmt: skip
 @click.option("--jwks-file", default=None, help="private_key_jwt: a file holding the client's public keys (a JWKS).")
 @click.option("--jwks-uri", default=None, help="private_key_jwt: where the client publishes its public keys (a JWKS).")
+@click.option(
+    "--token-binding", type=TOKEN_BINDINGS, default=TokenBinding.NONE.value, show_default=True,
+    help="What the client's tokens must be bound to: nothing (bearer; a DPoP proof still binds), "
+    "a DPoP key (RFC 9449: no proof, no token), or its TLS client certificate (RFC 8705).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def create(
@@ -149,6 +156,7 @@ def create(
     auth_method: str,
     jwks_file: str | None,
     jwks_uri: str | None,
+    token_binding: str,
     as_json: bool,
 ) -> None:
     """Register a client and print its secret (shown this once); a private_key_jwt or
@@ -175,6 +183,7 @@ def create(
         auth_method=method,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        token_binding=TokenBinding(token_binding),
     )
     try:
         client, secret = service.create_client(changes_on(node), spec, now)
@@ -239,6 +248,7 @@ def show(client_id: str, as_json: bool) -> None:
 @click.option("--jwks-file", default=None, help="private_key_jwt: replace the client's public keys with this JWKS.")
 @click.option("--jwks-uri", default=None, help="private_key_jwt: take the client's public keys from this URI instead.")
 @click.option("--remove-secrets", is_flag=True, help="With a change away from secrets: remove the client's live secrets too.")
+@click.option("--token-binding", type=TOKEN_BINDINGS, default=None, help="Change what the client's tokens must be bound to (none, dpop, mtls).")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def update(
@@ -258,6 +268,7 @@ def update(
     jwks_file: str | None,
     jwks_uri: str | None,
     remove_secrets: bool,
+    token_binding: str | None,
     as_json: bool,
 ) -> None:
     """Change a client's settings."""
@@ -282,6 +293,7 @@ def update(
         jwks=jwks,
         jwks_uri=jwks_uri,
         remove_secrets=remove_secrets,
+        token_binding=TokenBinding(token_binding) if token_binding is not None else None,
     )
     now = int(time.time())
     emit(describe(service.update_client(changes_on(node), client_id, what, now), now), as_json)

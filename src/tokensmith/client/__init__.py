@@ -12,11 +12,13 @@ Typical use::
 ``requests`` works too (``session.auth = auth``) but is not required. Without a
 shared secret: ``ClientCredentialsAuth(url, "my-client", assertion=PrivateKeyJWT(key))``,
 or ``assertion=PlatformToken("/var/run/secrets/tokens/tokensmith")`` on Kubernetes.
+Sender-constrained tokens: ``dpop=DPoPKey()`` (RFC 9449).
 See docs/clients.md.
 """
 
 from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, PlatformToken, PrivateKeyJWT
 from tokensmith.client.auth import ClientCredentialsAuth
+from tokensmith.client.dpop import DPoPKey
 from tokensmith.client.errors import (
     ClientAssertionError,
     TokenClientError,
@@ -35,6 +37,7 @@ __all__ = [
     "AccessToken",
     "ClientAssertionError",
     "ClientCredentialsAuth",
+    "DPoPKey",
     "JWTBearerGrantAuth",
     "PlatformToken",
     "PrivateKeyJWT",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -16,6 +16,7 @@ import httpx
 from tokensmith.client._concurrency import LoopLocalLock
 from tokensmith.client._credentials import Secret, basic_authorization, check_auth_method
 from tokensmith.client.assertions import JWT_BEARER_ASSERTION_TYPE, ClientAssertion, PlatformToken, PrivateKeyJWT, issuer_of
+from tokensmith.client.dpop import DPoPKey, asks_for_nonce
 from tokensmith.client.errors import TokenTransportError
 from tokensmith.client.tokens import AccessToken, is_seed_endpoint, parse_token_response, refusal
 
@@ -44,6 +45,12 @@ class ClientCredentialsAuth(httpx.Auth):
     platform-issued JWT, re-read from its file per token request). Exactly one of
     the two is given.
 
+    With ``dpop=DPoPKey()`` (RFC 9449) every token request carries a DPoP proof of
+    that key, the token comes back bound to it, and each API request is sent with
+    ``Authorization: DPoP …`` and a fresh proof for that request (with ``ath``).
+    Nonces the servers hand out are put in the next proof; a ``use_dpop_nonce``
+    answer is retried once with the nonce it brought.
+
     ``clock`` must return Unix epoch seconds (like ``time.time``) because the
     seed endpoint reports expiry as an epoch timestamp; assertions take their
     ``iat`` and ``exp`` from it too.
@@ -69,6 +76,7 @@ class ClientCredentialsAuth(httpx.Auth):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
+        dpop: DPoPKey | None = None,
     ) -> None:
         if not client_id:
             raise ValueError("client_id must not be empty")
@@ -100,6 +108,7 @@ class ClientCredentialsAuth(httpx.Auth):
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._clock = clock
+        self.dpop = dpop
 
         self._state_lock = threading.Lock()  # guards _token; never held during I/O
         self._token: AccessToken | None = None
@@ -132,29 +141,60 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self._sync_token()
-        request.headers["Authorization"] = f"Bearer {token.value}"
+        self._authorize(request.headers, request.method, str(request.url), token)
         response = yield request
         if response.status_code == 401:
+            if self._nonce_asked(str(request.url), response.status_code, response.headers):
+                # RFC 9449 §9: the same token, a new proof with the resource server's nonce.
+                self._authorize(request.headers, request.method, str(request.url), token)
+                yield request
+                return
             token = self._sync_token(rejected=token)
-            request.headers["Authorization"] = f"Bearer {token.value}"
+            self._authorize(request.headers, request.method, str(request.url), token)
             yield request  # once: whatever this answers is returned to the caller
+        elif self.dpop is not None:
+            self.dpop.note_nonce(str(request.url), response.headers)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self._async_token()
-        request.headers["Authorization"] = f"Bearer {token.value}"
+        self._authorize(request.headers, request.method, str(request.url), token)
         response = yield request
         if response.status_code == 401:
+            if self._nonce_asked(str(request.url), response.status_code, response.headers):
+                self._authorize(request.headers, request.method, str(request.url), token)
+                yield request
+                return
             token = await self._async_token(rejected=token)
-            request.headers["Authorization"] = f"Bearer {token.value}"
+            self._authorize(request.headers, request.method, str(request.url), token)
             yield request
+        elif self.dpop is not None:
+            self.dpop.note_nonce(str(request.url), response.headers)
 
     # -- requests -------------------------------------------------------------
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self._sync_token()
-        request.headers["Authorization"] = f"Bearer {token.value}"
+        self._authorize(request.headers, request.method or "GET", request.url or "", token)
         request.register_hook("response", _RequestsRetryOn401(self, token, _body_position(request.body)))
         return request
+
+    # -- presenting the token ---------------------------------------------------
+
+    def _authorize(self, headers: MutableMapping[str, Any], method: str, url: str, token: AccessToken) -> None:
+        """Bearer (RFC 6750 §2.1); a DPoP-bound token as `DPoP` with a fresh proof for
+        this very request, carrying the token's hash (RFC 9449 §7.1)."""
+        if token.token_type == "DPoP" and self.dpop is not None:
+            headers["Authorization"] = f"DPoP {token.value}"
+            headers["DPoP"] = self.dpop.proof(method, url, now=self._clock(), access_token=token.value)
+        else:
+            headers["Authorization"] = f"Bearer {token.value}"
+
+    def _nonce_asked(self, url: str, status: int, headers: Mapping[str, str]) -> bool:
+        """Whether a 401 is a resource server's demand for a DPoP nonce (kept for the retry)."""
+        if self.dpop is None:
+            return False
+        self.dpop.note_nonce(url, headers)
+        return asks_for_nonce(status, headers, b"")
 
     # -- token cache --------------------------------------------------------
 
@@ -237,6 +277,8 @@ class ClientCredentialsAuth(httpx.Auth):
             form["grant_type"] = "client_credentials"
             if self.scope:
                 form["scope"] = self.scope
+        if self.dpop is not None:
+            headers["DPoP"] = self.dpop.proof("POST", self.token_url, now=self._clock())
         request: dict[str, Any] = {"method": "POST", "url": self.token_url, "headers": headers}
         if params:
             request["params"] = params
@@ -248,31 +290,45 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def _fetch_sync(self) -> AccessToken:
         now = self._clock()  # before sending: expires_in counts from the server's answer
-        credential = self._credential()
-        try:
-            if self._http_client is not None:
-                response = self._http_client.request(**self._token_request(credential))
-            else:
-                with httpx.Client(timeout=self._timeout) as client:
-                    response = client.request(**self._token_request(credential))
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, credential) from exc
+        for attempt in _ATTEMPTS:
+            credential = self._credential()  # a fresh assertion per attempt: its jti is spent
+            try:
+                if self._http_client is not None:
+                    response = self._http_client.request(**self._token_request(credential))
+                else:
+                    with httpx.Client(timeout=self._timeout) as client:
+                        response = client.request(**self._token_request(credential))
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, credential) from exc
+            if not (attempt == 0 and self._token_nonce_asked(response)):
+                break
         return self._accept(response, now, credential)
 
     async def _fetch_async(self) -> AccessToken:
         now = self._clock()
-        # Signing, or reading a small token file, takes well under a millisecond: done
-        # inline rather than in a worker thread.
-        credential = self._credential()
-        try:
-            if self._async_http_client is not None:
-                response = await self._async_http_client.request(**self._token_request(credential))
-            else:
-                async with httpx.AsyncClient(timeout=self._timeout) as client:
-                    response = await client.request(**self._token_request(credential))
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, credential) from exc
+        for attempt in _ATTEMPTS:
+            # Signing, or reading a small token file, takes well under a millisecond: done
+            # inline rather than in a worker thread.
+            credential = self._credential()
+            try:
+                if self._async_http_client is not None:
+                    response = await self._async_http_client.request(**self._token_request(credential))
+                else:
+                    async with httpx.AsyncClient(timeout=self._timeout) as client:
+                        response = await client.request(**self._token_request(credential))
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, credential) from exc
+            if not (attempt == 0 and self._token_nonce_asked(response)):
+                break
         return self._accept(response, now, credential)
+
+    def _token_nonce_asked(self, response: httpx.Response) -> bool:
+        """Keeps the nonce of a token response; True when it is a use_dpop_nonce
+        refusal (RFC 9449 §8), to be retried once with the nonce."""
+        if self.dpop is None:
+            return False
+        self.dpop.note_nonce(self.token_url, response.headers)
+        return asks_for_nonce(response.status_code, response.headers, response.content)
 
     def _accept(self, response: httpx.Response, now: float, credential: Secret) -> AccessToken:
         if not response.is_success:
@@ -280,7 +336,7 @@ class ClientCredentialsAuth(httpx.Auth):
             logger.warning("token request for client %s failed: %s", self.client_id, error)
             raise error
         token = parse_token_response(
-            response.content, now=now, epoch_expiry=self.seed_endpoint, renew_before=self.renew_before
+            response.content, now=now, epoch_expiry=self.seed_endpoint, renew_before=self.renew_before, dpop=self.dpop is not None
         )
         logger.debug("fetched access token for client %s (expires in %.0fs)", self.client_id, token.expires_at - now)
         return token
@@ -288,6 +344,9 @@ class ClientCredentialsAuth(httpx.Auth):
     def _transport_error(self, exc: httpx.HTTPError, credential: Secret) -> TokenTransportError:
         detail = credential.redact(str(exc))
         return TokenTransportError(f"token endpoint {self.token_url} could not be reached: {detail}")
+
+
+_ATTEMPTS = (0, 1)  # a token request, and its one retry with a DPoP nonce
 
 
 class _RequestsRetryOn401:
@@ -303,15 +362,20 @@ class _RequestsRetryOn401:
         self._body_position = body_position
 
     def __call__(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
+        auth = self._auth
         if response.status_code != 401:
+            if auth.dpop is not None:
+                auth.dpop.note_nonce(response.url, response.headers)
             return response
         retry = response.request.copy()
         if not _rewind(retry.body, self._body_position):
             return response  # a streamed body cannot be sent twice
         response.content  # noqa: B018 - drain so the connection returns to the pool
         response.close()
-        token = self._auth._sync_token(rejected=self._token)
-        retry.headers["Authorization"] = f"Bearer {token.value}"
+        # RFC 9449 §9: a demand for a nonce is retried with the same token, else renewed.
+        url = retry.url or response.url
+        token = self._token if auth._nonce_asked(url, response.status_code, response.headers) else auth._sync_token(rejected=self._token)
+        auth._authorize(retry.headers, retry.method or "GET", url, token)
         retried = response.connection.send(retry, **send_kwargs)
         retried.history.append(response)
         retried.request = retry

@@ -37,6 +37,7 @@ class AccessToken:
     expires_at: float
     renew_at: float
     scope: str | None = None
+    token_type: str = "Bearer"  # or "DPoP": bound to the DPoPKey that asked for it (RFC 9449 §5)
 
 
 def is_seed_endpoint(token_url: str) -> bool:
@@ -68,7 +69,7 @@ def renew_at(expiry: float, *, now: float, renew_before: float) -> float:
     return expiry - min(renew_before, remaining / 2)
 
 
-def parse_token_response(body: bytes, *, now: float, epoch_expiry: bool, renew_before: float) -> AccessToken:
+def parse_token_response(body: bytes, *, now: float, epoch_expiry: bool, renew_before: float, dpop: bool = False) -> AccessToken:
     """Parse a successful (2xx) token endpoint response."""
     try:
         document = json.loads(body)
@@ -80,8 +81,10 @@ def parse_token_response(body: bytes, *, now: float, epoch_expiry: bool, renew_b
     if not isinstance(value, str) or not value:
         raise TokenResponseError("token response has no access_token")
     token_type = document.get("token_type", "Bearer")
-    # RFC 6749 §7.1: only Bearer tokens can be sent the way this SDK sends them.
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+    # RFC 6749 §7.1: only Bearer tokens can be sent the way this SDK sends them, and
+    # DPoP tokens when it asked for one with its key (RFC 9449 §5).
+    kind = token_type.lower() if isinstance(token_type, str) else None
+    if kind != "bearer" and not (dpop and kind == "dpop"):
         raise TokenResponseError("token response has an unsupported token_type")
     expiry = expires_at(document.get("expires_in"), now=now, epoch=epoch_expiry)
     scope = document.get("scope")
@@ -90,6 +93,7 @@ def parse_token_response(body: bytes, *, now: float, epoch_expiry: bool, renew_b
         expires_at=expiry,
         renew_at=renew_at(expiry, now=now, renew_before=renew_before),
         scope=scope if isinstance(scope, str) else None,
+        token_type="DPoP" if kind == "dpop" else "Bearer",
     )
 
 

@@ -86,6 +86,7 @@ def trust_subject(name: str) -> str:
 _CLIENT_FIELDS = (
     "name", "scopes", "default_scopes", "audiences", "claims", "lifetime", "enabled", "rate_limit", "reuse_tokens",
     "auth_method", "jwks_uri", "jwks",
+    "token_binding",
 )  # fmt: skip
 _TRUST_FIELDS = ("issuer", "jwks_uri", "jwks", "audience", "replay", "max_token_age")
 

@@ -42,6 +42,12 @@ class Problem(Enum):
     TOKEN_NOT_OWNED = ProblemSpec("240116", 400, "The token was not issued to this client", "unauthorized_client")
     # RFC 9110 §15.5.9: the body did not arrive within TOKENSMITH_BODY_READ_TIMEOUT_SECONDS.
     BODY_TIMEOUT = ProblemSpec("240117", 408, "Request body not received in time", "invalid_request")
+    # RFC 9449 §5, §4.3: a DPoP proof that fails a check, or none from a client whose
+    # tokens must be DPoP-bound (§5.2 leaves that error open: a missing proof is an
+    # invalid one, and DPoP clients already handle this code).
+    INVALID_DPOP_PROOF = ProblemSpec("240118", 400, "The DPoP proof is missing or invalid", "invalid_dpop_proof")
+    # RFC 9449 §8: the proof must carry the nonce this server sent (DPoP-Nonce header).
+    USE_DPOP_NONCE = ProblemSpec("240119", 400, "The DPoP proof must carry the server's nonce", "use_dpop_nonce")
 
     @property
     def spec(self) -> ProblemSpec:
@@ -52,11 +58,14 @@ class TokensmithError(Exception):
     """A refusal from the catalogue. `detail` refines the message; it never holds a
     secret or a token."""
 
-    def __init__(self, problem: Problem, detail: str | None = None, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, problem: Problem, detail: str | None = None, *, retry_after: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail or problem.spec.message)
         self.problem = problem
         self.detail = detail
         self.retry_after = retry_after
+        self.headers = headers  # sent with the refusal (RFC 9449 §8: DPoP-Nonce)
 
     @property
     def message(self) -> str:

@@ -61,6 +61,7 @@ def _live(claims: Mapping[str, Any], issuer: str, leeway: int) -> bool:
         and all(isinstance(claims[name], str) for name in _STRING_CLAIMS)
         and (isinstance(aud, str) or (isinstance(aud, list) and bool(aud) and all(isinstance(a, str) for a in aud)))
         and isinstance(claims.get("scope", ""), str)
+        and isinstance(claims.get("cnf", {}), dict)
     ):
         return False
     now = time.time()
@@ -77,3 +78,10 @@ def _is_numeric_date(value: object) -> bool:
         return False
     # The size first: math.isfinite() raises OverflowError on an int past a float's range.
     return abs(value) <= MAX_NUMERIC_DATE and math.isfinite(value)
+
+
+def token_type(claims: Mapping[str, Any]) -> str:
+    """How the token is presented: DPoP when bound to a DPoP key (RFC 9449 §6.2),
+    else Bearer (an mTLS-bound token too: RFC 8705 §3)."""
+    cnf = claims.get("cnf")
+    return "DPoP" if isinstance(cnf, dict) and "jkt" in cnf else "Bearer"

@@ -39,6 +39,8 @@ class KeyEncryption:
     def __init__(self, kek: bytes) -> None:
         self._aead = AESGCM(self._derive(kek, b"tokensmith signing-key wrap v1"))
         self.secret_hash_key = self._derive(kek, b"tokensmith client-secret hash v1")
+        # RFC 9449 §8: the same on every node sharing the KEK (domain/dpop_nonces.py).
+        self.dpop_nonce_key = self._derive(kek, b"tokensmith dpop nonce v1")
 
     @staticmethod
     def _derive(kek: bytes, purpose: bytes) -> bytes:

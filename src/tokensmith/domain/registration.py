@@ -24,6 +24,7 @@ from tokensmith.domain.secrets import (
     generate_secret,
     generate_secret_id,
 )
+from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.domain.trusts import (
     MAX_CONDITIONS,
     MAX_FEDERATIONS_PER_CLIENT,
@@ -88,6 +89,7 @@ def build_client(
     auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
     jwks: Mapping[str, Any] | None = None,
     jwks_uri: str | None = None,
+    token_binding: TokenBinding = TokenBinding.NONE,
 ) -> Client:
     client_id = client_id or generate_client_id()
     if not is_valid_client_id(client_id):
@@ -118,6 +120,7 @@ def build_client(
         auth_method=auth_method,
         jwks=dict(jwks) if jwks is not None else None,
         jwks_uri=jwks_uri,
+        token_binding=TokenBinding(token_binding),
     )
 
 
@@ -138,6 +141,7 @@ def change_client(client: Client, now: int, **changes: Any) -> Client:
         auth_method=changed.auth_method,
         jwks=changed.jwks,
         jwks_uri=changed.jwks_uri,
+        token_binding=changed.token_binding,
     )
     if changed.auth_method is not AuthMethod.FEDERATED and changed.federations:
         raise ValueError(

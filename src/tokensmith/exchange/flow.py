@@ -20,6 +20,7 @@ from tokensmith.exchange.authentication.authenticate import Trace, authenticate
 from tokensmith.exchange.authentication.client_assertion import ASSERTION_METHODS, GRANT_METHODS
 from tokensmith.exchange.authentication.client_secret import SECRET_METHODS
 from tokensmith.exchange.authentication.methods import Checks, Method, presented_credential
+from tokensmith.exchange.dpop import DpopChecks
 from tokensmith.exchange.needs import (
     KeepToken,
     Need,
@@ -56,6 +57,7 @@ class ExchangeContext:
     max_body_bytes: int
     seed_max_scope_length: int
     max_scope_length: int
+    dpop: DpopChecks | None = None  # exchange/dpop.py
 
 
 @dataclass(slots=True)  # not frozen: built per request, and frozen costs twice as much
@@ -70,6 +72,8 @@ class TokenRequest:
     # The client certificate of the TLS connection (DER), or a trusted proxy's
     # Client-Cert (RFC 9440); None without one (http/ sets it: RFC 8705).
     client_certificate: bytes | None = None
+    # The endpoint's path, which a DPoP proof's htu must name (RFC 9449 §4.3).
+    path: str = ""
 
     @property
     def may_bind(self) -> bool:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tokensmith.domain.clients import Client
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.sender_constraints import Confirmation, TokenBinding
+from tokensmith.exchange.dpop import dpop_confirmation
 from tokensmith.exchange.needs import Need
 
 if TYPE_CHECKING:
@@ -21,9 +22,13 @@ if TYPE_CHECKING:
 
 
 def sender_constraint(request: TokenRequest, client: Client, context: ExchangeContext) -> Generator[Need, Any, Confirmation | None]:
-    if client.token_binding is TokenBinding.NONE:
+    binding = client.token_binding
+    # DPoP (exchange/dpop.py): a proof binds the token of a client not bound to its
+    # certificate, and a client that must bind to DPoP is refused without one.
+    if binding is not TokenBinding.MTLS and (request.head.dpop is not None or binding is TokenBinding.DPOP):
+        return (yield from dpop_confirmation(request, client, context.dpop))
+    if binding is TokenBinding.NONE:
         return None
-    # The client's tokens must be bound, and nothing here can bind them yet (the DPoP
-    # and mTLS checks, which yield their needs, come here).
-    yield from ()
-    raise TokensmithError(Problem.MALFORMED_REQUEST, f"This client's tokens must be bound ({client.token_binding.value})")
+    # The client's tokens must be bound, and nothing here can bind them yet (the mTLS
+    # check, which yields its needs, comes here).
+    raise TokensmithError(Problem.MALFORMED_REQUEST, f"This client's tokens must be bound ({binding.value})")

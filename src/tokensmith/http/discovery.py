@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tokensmith.domain.assertions import JWT_BEARER_GRANT
+from tokensmith.domain.dpop import ProofRules
 from tokensmith.jose.jwk import ALGORITHMS, FULLY_SPECIFIED
 from tokensmith.node import Node
 
@@ -21,6 +22,7 @@ PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
 # private_key_jwt's form (RFC 7523 §2.2); "federated" is not an RFC 7591 name.
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 AUTH_SIGNING_ALGORITHMS = sorted(ALGORITHMS | set(FULLY_SPECIFIED))
+DPOP_ALGORITHMS = sorted(ProofRules().algorithms | set(FULLY_SPECIFIED))
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -39,6 +41,8 @@ def metadata(issuer: str) -> dict[str, object]:
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
         "scopes_supported": [],
+        # RFC 9449 §5.1: the algorithms a DPoP proof may be signed with (domain/dpop.py).
+        "dpop_signing_alg_values_supported": DPOP_ALGORITHMS,
     }
 
 

@@ -52,6 +52,8 @@ def _headers(error: TokensmithError, extra: dict[str, str] | None) -> dict[str, 
         headers["www-authenticate"] = BASIC_CHALLENGE
     if error.retry_after is not None:
         headers["retry-after"] = str(error.retry_after)
+    if error.headers:
+        headers.update(error.headers)
     if error.problem is Problem.BODY_TIMEOUT:
         # RFC 9110 §15.5.9: the rest of the body may still trickle in; end the connection.
         headers["connection"] = "close"

@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tokensmith.domain.introspection import read_token
+from tokensmith.domain.introspection import read_token, token_type
 from tokensmith.http.authentication import authenticated_client
 from tokensmith.http.errors import NO_STORE
 from tokensmith.http.parsing import form_body, malformed
@@ -22,7 +22,8 @@ from tokensmith.node import Node
 
 PATH = "/oauth2/introspect"
 INACTIVE = orjson.dumps({"active": False})
-_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+# cnf: a bound token's confirmation (RFC 7800 §3.1; RFC 9449 §6.2, RFC 8705 §3.2).
+_REPORTED = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "cnf")
 
 
 async def introspect(request: Request) -> Response:
@@ -37,7 +38,7 @@ async def introspect(request: Request) -> Response:
     claims = await live_claims(node, token)
     if claims is None:
         return Response(INACTIVE, 200, NO_STORE, media_type="application/json")
-    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": "Bearer"}
+    body = {"active": True, **{name: claims[name] for name in _REPORTED if name in claims}, "token_type": token_type(claims)}
     return Response(orjson.dumps(body), 200, NO_STORE, media_type="application/json")
 
 

@@ -88,6 +88,27 @@ CLIENT_AUTHENTICATION = (Problem.MALFORMED_REQUEST, Problem.INVALID_CLIENT, Prob
 # Issuing (http/issuing.py): audience, issuance limit, signing key.
 ISSUING = (*CLIENT_AUTHENTICATION, Problem.INVALID_TARGET, Problem.UNSUPPORTED_GRANT_TYPE)
 SCOPE_SYNTAX = (Problem.SCOPE_MISSING, Problem.SCOPE_TOO_LONG, Problem.SCOPE_MALFORMED)
+# A DPoP proof (exchange/dpop.py, RFC 9449 §5, §8).
+DPOP = (Problem.INVALID_DPOP_PROOF, Problem.USE_DPOP_NONCE)
+DPOP_PARAMETER: Schema = {
+    "name": "DPoP",
+    "in": "header",
+    "required": False,
+    "description": (
+        "A DPoP proof (RFC 9449 §4): a JWT of `typ` dpop+jwt signed by the key in its `jwk` header (RS256, PS256, "
+        "ES256 or EdDSA), with `htm` POST, `htu` this endpoint's URL, a fresh `iat` and a single-use `jti` (and the "
+        "server's `nonce` when nonces are on). The token is then bound to that key (`cnf.jkt`, `token_type` DPoP). "
+        "Required for a client registered with `--token-binding dpop`."
+    ),
+    "schema": {"type": "string", "pattern": JWT_PATTERN},
+}
+SUCCESS_NONCE: Schema = {
+    "DPoP-Nonce": header(
+        "With DPoP nonces on, to a request with a DPoP proof: the nonce the next proof must carry (RFC 9449 §8.2).",
+        {"type": "string"},
+        required=False,
+    )
+}
 
 
 # --- Request parts --------------------------------------------------------------------
@@ -198,7 +219,7 @@ def _json_response(description: str, schema: Schema, headers: Schema, example: o
 
 def seed_token_operation(limits: Limits) -> Schema:
     path = seed_token.PATH
-    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING)
+    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING, *DPOP)
     return {
         "tags": ["tokens"],
         "operationId": "getAccessToken",
@@ -217,6 +238,7 @@ def seed_token_operation(limits: Limits) -> Schema:
             {"name": "scope", "in": "query", "required": True, "schema": _scope(limits.seed_max_scope_length), "example": SEED_EXAMPLE_SCOPE},
             {"name": "audience", "in": "query", "required": False, "schema": _target("audience")},
             {"name": "resource", "in": "query", "required": False, "schema": _target("resource")},
+            DPOP_PARAMETER,
         ],
         "requestBody": _form_body(
             "Empty, or a standard client's form. " + _body_limit(limits),
@@ -239,7 +261,7 @@ def seed_token_operation(limits: Limits) -> Schema:
             "200": _json_response(
                 "A signed JWT access token (RFC 9068).",
                 ref("schemas", "SeedToken"),
-                response_headers(NO_STORE, pragma=True),
+                response_headers(NO_STORE, pragma=True, extra=SUCCESS_NONCE),
                 {"access_token": EXAMPLE_TOKEN, "expires_in": 1750392000, "token_type": "Bearer"},
             ),
             **error_responses(path, problems, ["POST"], limits.source),
@@ -249,7 +271,7 @@ def seed_token_operation(limits: Limits) -> Schema:
 
 def oauth_token_operation(limits: Limits) -> Schema:
     path = oauth_token.PATH
-    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING, Problem.INVALID_SCOPE)
+    problems = (*FORM_BODY, *SCOPE_SYNTAX, *ISSUING, Problem.INVALID_SCOPE, *DPOP)
     return {
         "tags": ["standard"],
         "operationId": "oauthToken",
@@ -262,6 +284,7 @@ def oauth_token_operation(limits: Limits) -> Schema:
             "client's default scopes are granted. `expires_in` is the lifetime in seconds (RFC 6749 §5.1)."
         ),
         "security": BASIC_SECURITY,
+        "parameters": [DPOP_PARAMETER],
         "requestBody": _form_body(
             "The token request (RFC 6749 §4.4.2). " + _body_limit(limits),
             {
@@ -280,7 +303,7 @@ def oauth_token_operation(limits: Limits) -> Schema:
             "200": _json_response(
                 "An access token response (RFC 6749 §5.1).",
                 ref("schemas", "OAuthToken"),
-                response_headers(NO_STORE, pragma=True),
+                response_headers(NO_STORE, pragma=True, extra=SUCCESS_NONCE),
                 {"access_token": EXAMPLE_TOKEN, "token_type": "Bearer", "expires_in": 3600, "scope": SEED_EXAMPLE_SCOPE},
             ),
             **error_responses(path, problems, ["POST"], limits.source),
@@ -576,7 +599,7 @@ def _component_schemas(limits: Limits) -> Schema:
             "properties": {
                 "access_token": {"type": "string", "pattern": JWT_PATTERN},
                 "expires_in": {"type": "integer", "minimum": 1, "description": "The expiry instant, epoch seconds (the token's `exp`)."},
-                "token_type": {"type": "string", **enum("Bearer")},
+                "token_type": {"type": "string", **enum("Bearer", "DPoP")},
             },
         },
         "OAuthToken": {
@@ -585,7 +608,7 @@ def _component_schemas(limits: Limits) -> Schema:
             "additionalProperties": False,
             "properties": {
                 "access_token": {"type": "string", "pattern": JWT_PATTERN},
-                "token_type": {"type": "string", **enum("Bearer")},
+                "token_type": {"type": "string", **enum("Bearer", "DPoP")},
                 "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds until the token expires."},
                 "scope": {"type": "string", "pattern": SCOPE_PATTERN},
             },
@@ -612,7 +635,8 @@ def _component_schemas(limits: Limits) -> Schema:
                         "exp": {"type": "integer"},
                         "iat": {"type": "integer"},
                         "jti": {"type": "string"},
-                        "token_type": {"type": "string", **enum("Bearer")},
+                        "cnf": {"type": "object", "description": "A bound token's confirmation: `jkt` (DPoP) or `x5t#S256` (mTLS)."},
+                        "token_type": {"type": "string", **enum("Bearer", "DPoP")},
                     },
                 },
             ]
@@ -632,6 +656,7 @@ def _component_schemas(limits: Limits) -> Schema:
                     "token_endpoint_auth_methods_supported",
                     "introspection_endpoint_auth_methods_supported",
                     "revocation_endpoint_auth_methods_supported",
+                    "dpop_signing_alg_values_supported",
                 )
             },
         },

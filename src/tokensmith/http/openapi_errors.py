@@ -156,6 +156,13 @@ def _error_headers(status: int, problems: list[Problem], allow: Iterable[str]) -
         extra["Retry-After"] = {**COMPONENT_HEADERS["Retry-After"], "required": False}
     if status == Problem.METHOD_NOT_ALLOWED.spec.status:
         extra["Allow"] = _allow(allow)
+    if Problem.USE_DPOP_NONCE in problems:
+        extra["DPoP-Nonce"] = header(
+            "The nonce a new DPoP proof must carry (RFC 9449 §8): always with `use_dpop_nonce`, and with "
+            "`invalid_dpop_proof` when nonces are on.",
+            {"type": "string"},
+            required=False,
+        )
     if Problem.BODY_TIMEOUT in problems:
         extra["Connection"] = header(
             "`close`: the rest of a slow body is not waited for (RFC 9110 §15.5.9).", {"type": "string", **enum("close")}

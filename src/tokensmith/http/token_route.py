@@ -24,8 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tokensmith.domain.dpop import ProofRules
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.exchange.authentication.authenticate import Trace
+from tokensmith.exchange.dpop import DpopChecks
 from tokensmith.exchange.driver import Driver, Suspended
 from tokensmith.exchange.flow import (
     Endpoint,
@@ -61,6 +63,7 @@ Headers = list[tuple[bytes, bytes]]
 
 def exchange_context(node: Node) -> ExchangeContext:
     settings = node.settings
+    proof_rules = ProofRules(iat_window=settings.dpop_iat_window_seconds, leeway=settings.dpop_leeway_seconds)
     return ExchangeContext(
         issuer=settings.issuer,
         default_audience=settings.audience,
@@ -68,6 +71,7 @@ def exchange_context(node: Node) -> ExchangeContext:
         max_body_bytes=settings.max_body_bytes,
         seed_max_scope_length=settings.seed_max_scope_length,
         max_scope_length=settings.max_scope_length,
+        dpop=DpopChecks.for_issuer(settings.issuer, tuple(ENDPOINTS), proof_rules, node.dpop_nonces),
     )
 
 
@@ -95,6 +99,7 @@ class TokenRoutes:
         self._source = source
         self._log_requests = log_requests
         self._context = exchange_context(node)
+        self._nonces = node.dpop_nonces
         self._addresses: SourceAddresses = starlette.state.source_addresses
         self.paths = frozenset(ENDPOINTS)
 
@@ -122,7 +127,7 @@ class TokenRoutes:
         request_id = request_id_for(head.request_id)
         trace = Trace()
         driver = Driver(self._node, endpoint.path, self._addresses, scope)
-        flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b""), body), self._context, trace)
+        flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b""), body, path=endpoint.path), self._context, trace)
         state = _request_state(scope, request_id)
         try:
             result = driver.run_now(flow)
@@ -158,7 +163,7 @@ class TokenRoutes:
                 return await read_body(request, limit, head)
 
             driver = Driver(self._node, endpoint.path, self._addresses, scope, read)
-            flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b"")), self._context, trace)
+            flow = token_exchange(endpoint, TokenRequest(head, scope.get("query_string", b""), path=endpoint.path), self._context, trace)
             outcome = await _outcome(driver.run(flow))
         status, headers, body = self.finish(scope, state, outcome, started, request_id, trace)
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -174,6 +179,9 @@ class TokenRoutes:
         request_id_field = (b"x-request-id", request_id.encode("ascii"))
         if isinstance(outcome, bytes):
             status, headers, body = 200, [*_OK_HEAD, (b"content-length", b"%d" % len(outcome)), _JSON, request_id_field], outcome
+            if self._nonces is not None and _carries_dpop(scope):
+                # RFC 9449 §8.2: a fresh nonce with the token, before the one held goes stale.
+                headers.append((b"dpop-nonce", self._nonces.current(time.time()).encode("ascii")))
         else:
             failure = self._failure(outcome, path, request_id)
             state["problem"] = _problem_of(outcome)
@@ -196,6 +204,10 @@ class TokenRoutes:
         # The traceback goes to the log under the request id; the caller sees the id only.
         error_log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
         return internal_error(request_id, path, self._source)
+
+def _carries_dpop(scope: Scope) -> bool:
+    return any(name == b"dpop" for name, _ in scope["headers"])
+
 
 async def _outcome(running: Awaitable[bytes]) -> bytes | BaseException:
     try:
@@ -227,7 +239,7 @@ def starlette_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Resp
             return await read_body(request, limit, head)
 
         driver = Driver(node, endpoint.path, request.app.state.source_addresses, request.scope, read)
-        token_request = TokenRequest(body_head(request.scope["headers"]), request.scope.get("query_string", b""))
+        token_request = TokenRequest(body_head(request.scope["headers"]), request.scope.get("query_string", b""), path=endpoint.path)
         try:
             body = await driver.run(token_exchange(endpoint, token_request, exchange_context(node), trace))
         finally:

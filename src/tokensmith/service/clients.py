@@ -16,6 +16,7 @@ from tokensmith.domain.clients import Client
 from tokensmith.domain.lifetimes import parse_lifetime
 from tokensmith.domain.registration import build_client, change_client, new_federation, new_secret
 from tokensmith.domain.secrets import StoredSecret
+from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.domain.trusts import Federation
 from tokensmith.service.changes import Changes
 from tokensmith.service.trusts import existing_trust
@@ -73,6 +74,7 @@ class ClientSpec:
     auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
+    token_binding: TokenBinding = TokenBinding.NONE
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class ClientChanges:
     jwks: Mapping[str, Any] | None = None
     jwks_uri: str | None = None
     remove_secrets: bool = False
+    token_binding: TokenBinding | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ def create_client(
         auth_method=spec.auth_method,
         jwks=spec.jwks,
         jwks_uri=spec.jwks_uri,
+        token_binding=spec.token_binding,
     )
     secret = None
     if client.auth_method.uses_secrets:
@@ -197,6 +201,8 @@ def _changed_fields(client: Client, what: ClientChanges) -> dict[str, Any]:
         fields["reuse_tokens"] = what.reuse_tokens
     if what.enabled is not None:
         fields["enabled"] = what.enabled
+    if what.token_binding is not None:
+        fields["token_binding"] = what.token_binding
     fields.update(_changed_keys(client, what))
     return fields
 

@@ -10,7 +10,9 @@ Typical use::
 A token verified once is answered from memory until its ``exp`` (the
 verified-token cache, tokensmith.verify.cache). See docs/resource-servers.md for
 the ASGI middleware and ``require_scopes``, and for the FastAPI, Flask and Django
-integrations in tokensmith.verify.integrations (optional extras).
+integrations in tokensmith.verify.integrations (optional extras). A DPoP-bound
+token (RFC 9449) is accepted only with a valid proof for the request
+(tokensmith.verify.dpop; the middleware, require_scopes and FastAPI pass it on).
 """
 
 from tokensmith.verify.asgi import (
@@ -23,14 +25,18 @@ from tokensmith.verify.asgi import (
     www_authenticate,
 )
 from tokensmith.verify.cache import VerifiedTokenCache
+from tokensmith.verify.dpop import DPoPChecker, Presentation, asgi_presentation, require_dpop
 from tokensmith.verify.errors import (
+    DPoPRequired,
     ExpiredToken,
     InsufficientScope,
+    InvalidDPoPProof,
     InvalidRequest,
     InvalidToken,
     MissingToken,
     RevokedToken,
     TokenError,
+    UseDPoPNonce,
     VerifierUnavailable,
 )
 from tokensmith.verify.introspection import IntrospectionRevocationCheck
@@ -42,13 +48,17 @@ __all__ = [
     "CLAIMS_SCOPE_KEY",
     "SUPPORTED_ALGORITHMS",
     "BearerAuthMiddleware",
+    "DPoPChecker",
+    "DPoPRequired",
     "ExpiredToken",
     "InsufficientScope",
     "IntrospectionRevocationCheck",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
     "JwksCache",
     "MissingToken",
+    "Presentation",
     "ProtectedResourceMetadata",
     "RevocationCheck",
     "RevokedToken",
@@ -56,10 +66,13 @@ __all__ = [
     "TokenError",
     "TokenHTTPException",
     "TokenVerifier",
+    "UseDPoPNonce",
     "VerifiedTokenCache",
     "VerifierUnavailable",
+    "asgi_presentation",
     "bearer_token",
     "check_scopes",
+    "require_dpop",
     "require_scopes",
     "www_authenticate",
 ]

@@ -1,4 +1,5 @@
-"""Bearer-token protection for ASGI apps (RFC 6750).
+"""Bearer-token protection for ASGI apps (RFC 6750), and DPoP-bound tokens
+(RFC 9449 §7: ``Authorization: DPoP`` with a proof; tokensmith.verify.dpop).
 
 * :class:`BearerAuthMiddleware` verifies every HTTP / WebSocket request and
   hands the claims to the app in ``scope["tokensmith.claims"]`` and
@@ -24,7 +25,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokensmith.verify.bearer import Refusal, bearer_token, www_authenticate
+from tokensmith.verify.bearer import Refusal, asgi_token, bearer_token, www_authenticate
+from tokensmith.verify.dpop import asgi_presentation, require_dpop
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
 from tokensmith.verify.verifier import TokenVerifier, check_scopes
@@ -103,8 +105,9 @@ class BearerAuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            token = bearer_token(scope.get("headers", ()), scope.get("query_string", b""))
-            claims = await self.verifier.verify_async(token, self.required_scopes)
+            scheme, token = asgi_token(scope.get("headers", ()), scope.get("query_string", b""))
+            presentation = asgi_presentation(scope, scheme) if scheme == "DPoP" else None  # RFC 9449 §7
+            claims = await self.verifier.verify_async(token, self.required_scopes, presentation)
         except TokenError as exc:
             await self._refuse(exc, scope, receive, send)
             return
@@ -165,8 +168,10 @@ class ScopeDependency:
         realm: str | None,
         include_error_description: bool,
         resource_metadata: ProtectedResourceMetadata | None = None,
+        dpop: bool = False,
     ) -> None:
         self.scopes = scopes
+        self.dpop = dpop
         self.verifier = verifier
         self.realm = realm
         self.include_error_description = include_error_description
@@ -180,11 +185,16 @@ class ScopeDependency:
             claims: dict[str, Any] | None = request.scope.get(CLAIMS_SCOPE_KEY)
             if claims is not None:
                 check_scopes(claims, self.scopes)
+                if self.dpop:
+                    require_dpop(claims)
                 return claims
             if self.verifier is None:
                 raise RuntimeError("require_scopes() needs BearerAuthMiddleware in front of the app, or verifier=")
-            token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
-            claims = await self.verifier.verify_async(token, self.scopes)
+            scheme, token = asgi_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
+            presentation = asgi_presentation(request.scope, scheme) if scheme == "DPoP" else None
+            claims = await self.verifier.verify_async(token, self.scopes, presentation)
+            if self.dpop:
+                require_dpop(claims)
         except TokenError as exc:
             metadata_url = self.resource_metadata.url if self.resource_metadata is not None else None
             raise TokenHTTPException(
@@ -201,14 +211,16 @@ def require_scopes(
     realm: str | None = None,
     include_error_description: bool = True,
     resource_metadata: ProtectedResourceMetadata | None = None,
+    dpop: bool = False,
 ) -> ScopeDependency:
     """Dependency enforcing ``scopes`` on one route.
 
     Behind :class:`BearerAuthMiddleware` it only checks scopes on the claims
     already verified; otherwise pass ``verifier=`` and it verifies the token
     itself. Starlette: ``claims = await dep(request)``; FastAPI:
-    ``claims: dict = Depends(dep)``.
+    ``claims: dict = Depends(dep)``. With ``dpop=True`` the route takes DPoP-bound
+    tokens only (RFC 9449): a bearer token is refused with a DPoP challenge.
     """
     # "a b" means two scopes (RFC 6749 §3.3), as everywhere else in this package.
     normalised = tuple(s for item in scopes for s in item.split(" ") if s)
-    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata)
+    return ScopeDependency(normalised, verifier, realm, include_error_description, resource_metadata, dpop)

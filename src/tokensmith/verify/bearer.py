@@ -11,7 +11,10 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
-from tokensmith.verify.errors import InsufficientScope, InvalidRequest, MissingToken, TokenError
+from tokensmith.verify.errors import InsufficientScope, InvalidRequest, MissingToken, TokenError, UseDPoPNonce
+
+#: The algorithms a DPoP proof may use, as the DPoP challenge's `algs` (RFC 9449 §7.1).
+DPOP_ALGORITHMS = ("ES256", "EdDSA", "PS256", "RS256")
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -25,6 +28,20 @@ def token_from_authorization(authorization: list[str], query_string: str = "") -
     Raises :class:`MissingToken` when there is no bearer credential and
     :class:`InvalidRequest` when the request is ambiguous or malformed.
     """
+    return _credentials(authorization, query_string, _BEARER_ONLY)[1]
+
+
+def presented_token(authorization: list[str], query_string: str = "") -> tuple[str, str]:
+    """(scheme, token) of a ``Bearer`` or ``DPoP`` (RFC 9449 §7.1) credential, refused
+    as :func:`token_from_authorization` refuses."""
+    return _credentials(authorization, query_string, _SCHEMES)
+
+
+_BEARER_ONLY = {"bearer": "Bearer"}
+_SCHEMES = {"bearer": "Bearer", "dpop": "DPoP"}  # schemes are case-insensitive (RFC 9110 §11.1)
+
+
+def _credentials(authorization: list[str], query_string: str, schemes: dict[str, str]) -> tuple[str, str]:
     if any(name == "access_token" for name, _ in parse_qsl(query_string, keep_blank_values=True)):
         # RFC 6750 §2.3 / RFC 9700 §2.4: tokens in URLs leak into logs and history.
         raise InvalidRequest("access tokens in the URL query are not accepted; use the Authorization header")
@@ -33,18 +50,25 @@ def token_from_authorization(authorization: list[str], query_string: str = "") -
     if len(authorization) > 1:
         raise InvalidRequest("the request carries more than one Authorization header")
     scheme, _, credentials = authorization[0].partition(" ")
-    if scheme.lower() != "bearer":
+    name = schemes.get(scheme.lower())
+    if name is None:
         raise MissingToken("a bearer token is required")
     token = credentials.strip(" ")
     if not _B64TOKEN.fullmatch(token):
-        raise InvalidRequest("the Authorization header is not 'Bearer <token>' with exactly one token")
-    return token
+        raise InvalidRequest(f"the Authorization header is not '{name} <token>' with exactly one token")
+    return name, token
 
 
 def bearer_token(headers: Iterable[tuple[bytes, bytes]], query_string: bytes = b"") -> str:
     """:func:`token_from_authorization` for raw ASGI headers and query string."""
     values = [value.decode("latin-1") for name, value in headers if name.lower() == b"authorization"]
     return token_from_authorization(values, query_string.decode("latin-1"))
+
+
+def asgi_token(headers: Iterable[tuple[bytes, bytes]], query_string: bytes = b"") -> tuple[str, str]:
+    """:func:`presented_token` for raw ASGI headers and query string."""
+    values = [value.decode("latin-1") for name, value in headers if name.lower() == b"authorization"]
+    return presented_token(values, query_string.decode("latin-1"))
 
 
 def www_authenticate(
@@ -64,7 +88,9 @@ def www_authenticate(
         params.append(f'scope="{_challenge_value(" ".join(error.required_scopes))}"')
     if resource_metadata:
         params.append(f'resource_metadata="{_challenge_value(resource_metadata)}"')
-    return "Bearer" + (" " + ", ".join(params) if params else "")
+    if error.challenge == "DPoP":
+        params.insert(0, f'algs="{" ".join(DPOP_ALGORITHMS)}"')  # RFC 9449 §7.1
+    return error.challenge + (" " + ", ".join(params) if params else "")
 
 
 def _challenge_value(text: str) -> str:
@@ -104,4 +130,6 @@ class Refusal:
                 error, realm, include_description=include_description, resource_metadata=resource_metadata
             )
             headers.append(("WWW-Authenticate", challenge))
+        if isinstance(error, UseDPoPNonce):
+            headers.append(("DPoP-Nonce", error.nonce))  # RFC 9449 §9
         return cls(error.status_code, headers, body)

@@ -16,6 +16,7 @@ class TokenError(Exception):
 
     error: str = "invalid_token"
     status_code: int = 401
+    challenge: str = "Bearer"  # the WWW-Authenticate scheme (RFC 6750 §3; RFC 9449 §7.1: DPoP)
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -48,6 +49,30 @@ class RevokedToken(InvalidToken):
     """The issuer reports the token as no longer active (RFC 7662 ``active: false``)."""
 
 
+class InvalidDPoPProof(TokenError):
+    """A DPoP-bound token without a valid proof for this request (RFC 9449 §7.1)."""
+
+    error = "invalid_dpop_proof"
+    challenge = "DPoP"
+
+
+class DPoPRequired(InvalidToken):
+    """A bearer token where the resource takes DPoP-bound tokens only (RFC 9449 §7.1)."""
+
+    challenge = "DPoP"
+
+
+class UseDPoPNonce(TokenError):
+    """The proof must carry this resource's nonce, sent in ``DPoP-Nonce`` (RFC 9449 §9)."""
+
+    error = "use_dpop_nonce"
+    challenge = "DPoP"
+
+    def __init__(self, description: str, nonce: str) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+
+
 class InsufficientScope(TokenError):
     """The token is valid but lacks scopes the resource requires (RFC 6750 §3.1)."""
 
@@ -70,12 +95,15 @@ class VerifierUnavailable(TokenError):
 
 
 __all__ = [
+    "DPoPRequired",
     "ExpiredToken",
     "InsufficientScope",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "InvalidToken",
     "MissingToken",
     "RevokedToken",
     "TokenError",
+    "UseDPoPNonce",
     "VerifierUnavailable",
 ]

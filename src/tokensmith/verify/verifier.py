@@ -26,6 +26,7 @@ import httpx
 from tokensmith.jose import jws
 from tokensmith.jose.jwk import VerificationKey
 from tokensmith.verify.cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ENTRY_OVERHEAD_BYTES, CachedToken, VerifiedTokenCache
+from tokensmith.verify.dpop import DPoPChecker, Presentation
 from tokensmith.verify.errors import ExpiredToken, InsufficientScope, InvalidToken, TokenError
 from tokensmith.verify.jwks import SUPPORTED_ALGORITHMS, JwksCache
 
@@ -83,9 +84,12 @@ class TokenVerifier:
         jwks: JwksCache | None = None,
         cache_max_entries: int = DEFAULT_MAX_ENTRIES,
         cache_max_bytes: int = DEFAULT_MAX_BYTES,
+        dpop: DPoPChecker | None = None,
     ) -> None:
         """``cache_max_entries=0`` turns the verified-token cache off; it is per verifier,
-        so never shared between issuers or audiences."""
+        so never shared between issuers or audiences. ``dpop`` sets how DPoP-bound
+        tokens are checked (tokensmith.verify.dpop: proof age, replay memory, nonces);
+        they are always checked."""
         if not isinstance(issuer, str) or not issuer:
             raise ValueError("issuer must be a non-empty string")
         if not isinstance(audience, str) or not audience:
@@ -110,6 +114,7 @@ class TokenVerifier:
         self._clock = clock
         self._revocation_check = revocation_check
         self._known_headers: dict[str, tuple[str, str]] = {}
+        self.dpop = dpop if dpop is not None else DPoPChecker()
         self.token_cache = VerifiedTokenCache(cache_max_entries, cache_max_bytes) if cache_max_entries else None
         self._jwks = jwks if jwks is not None else JwksCache(
             issuer,
@@ -127,8 +132,11 @@ class TokenVerifier:
 
     # -- public -----------------------------------------------------------
 
-    def verify(self, token: str, scopes: Iterable[str] | str = ()) -> dict[str, Any]:
-        """Return the token's claims, or raise a :class:`TokenError` subclass."""
+    def verify(self, token: str, scopes: Iterable[str] | str = (), presentation: Presentation | None = None) -> dict[str, Any]:
+        """Return the token's claims, or raise a :class:`TokenError` subclass.
+
+        ``presentation``: how the request presented the token (tokensmith.verify.dpop);
+        None is a Bearer presentation, which a DPoP-bound token fails."""
         required = _scope_set(scopes) if scopes else _NO_SCOPES
         entry = self._cached(token)
         if entry is not None:
@@ -146,9 +154,9 @@ class TokenVerifier:
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(claims, required)
+        return self._accept(claims, required, token, presentation)
 
-    async def verify_async(self, token: str, scopes: Iterable[str] | str = ()) -> dict[str, Any]:
+    async def verify_async(self, token: str, scopes: Iterable[str] | str = (), presentation: Presentation | None = None) -> dict[str, Any]:
         """Async twin of :meth:`verify`; shares the key cache and the token cache with it."""
         required = _scope_set(scopes)
         entry = self._cached(token)
@@ -167,7 +175,7 @@ class TokenVerifier:
             except TokenError:
                 self._forget(token)
                 raise
-        return self._accept(claims, required)
+        return self._accept(claims, required, token, presentation)
 
     # -- steps ------------------------------------------------------------
 
@@ -180,8 +188,11 @@ class TokenVerifier:
         if self.token_cache is not None:
             self.token_cache.discard(token)
 
-    def _accept(self, claims: dict[str, Any], required: frozenset[str]) -> dict[str, Any]:
+    def _accept(self, claims: dict[str, Any], required: frozenset[str], token: str, presentation: Presentation | None) -> dict[str, Any]:
         """Checks on a token whose signature and claims are trusted, on both paths."""
+        # Proof of possession (RFC 9449 §7): a bound token, or a DPoP presentation.
+        if presentation is not None or "cnf" in claims:
+            self.dpop.check(claims, token, presentation, self._clock())
         if required:
             _check_scope_set(claims, required)
         return claims

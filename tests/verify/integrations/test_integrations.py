@@ -16,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.e2e.other_side.conftest import fetch_token
+from tests.e2e.wire import auth_header
+from tests.support.dpop import ProofKey, ath
 from tests.support.jws import claims_of, compact, header_of, rs256, server_signing_key
 from tests.support.processes import start_logged, stop_process, wait_until_healthy
 from tests.support.server import Tokensmith, free_port
@@ -161,3 +163,24 @@ def test_the_protected_resource_metadata_is_served_without_a_token(app, tokensmi
         "scopes_supported": ["orders:read", "admin"],
         "bearer_methods_supported": ["header"],
     }
+
+
+def test_a_dpop_bound_token_is_taken_only_with_its_proof_for_the_request(app, tokensmith, clients):
+    """RFC 9449 §7 in every framework: the proof's htm/htu are the request's, its ath the
+    token's; a bound token as Bearer, or a replayed proof, is refused with a DPoP challenge."""
+    key = ProofKey.es256()
+    headers = {**auth_header(clients["caller"]), "DPoP": key.proof(tokensmith.issuer + "/oauth2/token")}
+    bound = httpx.post(f"{tokensmith.url}/oauth2/token", headers=headers, data={"grant_type": "client_credentials", "scope": "orders:read"}).json()["access_token"]
+    url = app.url + "/orders"
+    proof = key.proof(url, "GET", ath=ath(bound))
+    good = httpx.get(url + "?page=1", headers={"Authorization": f"DPoP {bound}", "DPoP": proof})
+    assert good.status_code == 200, good.text
+    for refused in (
+        httpx.get(url, headers={"Authorization": f"DPoP {bound}", "DPoP": proof}),  # replayed
+        app.get("/orders", bound),  # as Bearer
+        httpx.get(url, headers={"Authorization": f"DPoP {bound}", "DPoP": key.proof(url, "POST", ath=ath(bound))}),
+        httpx.get(url, headers={"Authorization": f"DPoP {bound}", "DPoP": key.proof(app.url + "/admin", "GET", ath=ath(bound))}),
+    ):
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"] == "invalid_dpop_proof"
+        assert refused.headers["www-authenticate"].startswith('DPoP algs="')

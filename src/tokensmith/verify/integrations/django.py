@@ -37,7 +37,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from tokensmith.verify.bearer import token_from_authorization
+from tokensmith.verify.bearer import presented_token
+from tokensmith.verify.dpop import http_presentation
 from tokensmith.verify.errors import MissingToken, TokenError
 from tokensmith.verify.protection import Protection as BaseProtection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -77,11 +78,15 @@ class Protection(BaseProtection):
         )
 
     def claims(self, request: HttpRequest, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
-        token = token_from_authorization(
+        scheme, token = presented_token(
             [request.headers["Authorization"]] if "Authorization" in request.headers else [],
             request.META.get("QUERY_STRING", ""),
         )
-        return self.verifier.verify(token, scopes)
+        presentation = None
+        if scheme == "DPoP":  # RFC 9449 §7: the proof is for this method and URL
+            proofs = [request.headers["DPoP"]] if "DPoP" in request.headers else []
+            presentation = http_presentation(scheme, proofs, request.method or "GET", request.build_absolute_uri(request.path))
+        return self.verifier.verify(token, scopes, presentation)
 
     def refuse(self, error: TokenError) -> HttpResponse:
         refusal = self.refusal(error)

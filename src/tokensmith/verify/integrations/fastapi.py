@@ -26,7 +26,8 @@ from fastapi.security.base import SecurityBase
 from starlette.responses import Response
 
 from tokensmith.verify.asgi import CLAIMS_SCOPE_KEY, TokenHTTPException
-from tokensmith.verify.bearer import bearer_token
+from tokensmith.verify.bearer import asgi_token
+from tokensmith.verify.dpop import asgi_presentation
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.protection import Protection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -62,8 +63,9 @@ class TokenAuth(SecurityBase, Protection):
 
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Claims:
         try:
-            token = bearer_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
-            claims = await self.verifier.verify_async(token, security_scopes.scopes)
+            scheme, token = asgi_token(request.scope.get("headers", ()), request.scope.get("query_string", b""))
+            presentation = asgi_presentation(request.scope, scheme) if scheme == "DPoP" else None  # RFC 9449 §7
+            claims = await self.verifier.verify_async(token, security_scopes.scopes, presentation)
         except TokenError as exc:
             raise TokenHTTPException(exc, include_description=self.include_error_description, refusal=self.refusal(exc)) from None
         request.scope[CLAIMS_SCOPE_KEY] = claims

@@ -24,7 +24,8 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from tokensmith.verify.bearer import Refusal, token_from_authorization
+from tokensmith.verify.bearer import Refusal, presented_token
+from tokensmith.verify.dpop import http_presentation
 from tokensmith.verify.errors import TokenError
 from tokensmith.verify.protection import Protection
 from tokensmith.verify.resource_metadata import METADATA_HEADERS, ProtectedResourceMetadata
@@ -88,7 +89,10 @@ class TokenProtection(Protection):
     def verify_request(self, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
         """The current request's verified claims, or :class:`TokenRefused`."""
         try:
-            token = token_from_authorization(request.headers.getlist("Authorization"), request.query_string.decode("latin-1"))
-            return self.verifier.verify(token, scopes)
+            scheme, token = presented_token(request.headers.getlist("Authorization"), request.query_string.decode("latin-1"))
+            presentation = None
+            if scheme == "DPoP":  # RFC 9449 §7: the proof is for this method and URL
+                presentation = http_presentation(scheme, request.headers.getlist("DPoP"), request.method, request.base_url)
+            return self.verifier.verify(token, scopes, presentation)
         except TokenError as exc:
             raise TokenRefused(self.refusal(exc)) from None
