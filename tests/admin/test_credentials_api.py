@@ -17,6 +17,7 @@ import pytest
 from tests.admin.conftest import Admin, get_token, new_client
 from tests.e2e.wire import OAUTH_PATH
 from tests.support.assertions import ClientKey, assertion, form, jwks
+from tests.support.dpop import ProofKey
 from tests.support.jws import compact
 from tests.support.server import Tokensmith, record
 
@@ -174,6 +175,23 @@ def test_trusts_are_listed_changed_and_removed_only_with_force_while_in_use(admi
     assert admin.call("GET", "/admin/v1/clients/ci-job/federations").json()["items"] == []
 
 
+def test_token_binding_is_set_and_changed_through_the_api(admin: Admin) -> None:
+    created = admin.call("POST", "/admin/v1/clients", json={"client_id": "bound", "scopes": ["edit"], "token_binding": "dpop"})
+    assert created.status_code == 201 and created.json()["token_binding"] == "dpop", created.text
+    secret = created.json()["client_secret"]
+    record("secrets", secret)
+    credentials = {"client_id": "bound", "client_secret": secret}
+    without = token_with(admin, credentials)
+    assert without.status_code == 400 and without.json()["error"] == "invalid_dpop_proof", without.text
+    key = ProofKey.es256()
+    proof = key.proof(admin.server.issuer + OAUTH_PATH)
+    bound = admin.http.post(OAUTH_PATH, headers={"DPoP": proof}, data={"grant_type": "client_credentials", "scope": "edit", **credentials})
+    assert bound.status_code == 200 and bound.json()["token_type"] == "DPoP", bound.text
+    changed = admin.call("PATCH", "/admin/v1/clients/bound", json={"token_binding": "none"})
+    assert changed.status_code == 200 and changed.json()["token_binding"] == "none", changed.text
+    assert token_with(admin, credentials).json()["token_type"] == "Bearer"
+
+
 BAD_INPUT: list[tuple[str, str, dict[str, Any] | None, int, str]] = [
     ("POST", "/admin/v1/clients", {"scopes": ["edit"], "auth_method": "client_secret_jwt"}, 422, "refused"),
     ("POST", "/admin/v1/clients", {"scopes": ["edit"], "auth_method": "private_key_jwt"}, 422, "refused"),
@@ -181,6 +199,8 @@ BAD_INPUT: list[tuple[str, str, dict[str, Any] | None, int, str]] = [
     ("POST", "/admin/v1/clients", {"scopes": ["edit"], "auth_method": "private_key_jwt", "jwks_uri": "ftp://keys.example/jwks"}, 422, "refused"),
     ("POST", "/admin/v1/clients", {"scopes": ["edit"], "jwks_uri": "https://keys.example/jwks"}, 422, "refused"),
     ("POST", "/admin/v1/clients", {"scopes": ["edit"], "auth_method": 3}, 422, "invalid"),
+    ("POST", "/admin/v1/clients", {"scopes": ["edit"], "token_binding": "sometimes"}, 422, "refused"),
+    ("PATCH", "/admin/v1/clients/plain", {"token_binding": None}, 422, "invalid"),
     ("POST", "/admin/v1/clients", {"scopes": ["edit"], "auth_method": "private_key_jwt", "jwks": "keys"}, 422, "invalid"),
     ("PATCH", "/admin/v1/clients/plain", {"jwks": {"keys": []}, "jwks_uri": "https://keys.example/jwks"}, 422, "refused"),
     ("PATCH", "/admin/v1/clients/plain", {"remove_secrets": "yes"}, 422, "invalid"),

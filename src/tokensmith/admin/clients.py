@@ -22,6 +22,7 @@ from tokensmith.admin.problems import AdminError, AdminProblem
 from tokensmith.domain.client_keys import AuthMethod, parse_auth_method
 from tokensmith.domain.clients import Client
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
+from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.service import clients as service
 from tokensmith.service.descriptions import describe, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
@@ -98,6 +99,18 @@ def _auth_method(fields: Fields) -> AuthMethod | None:
         raise AdminError(AdminProblem.REFUSED, str(exc)) from None
 
 
+def _token_binding(fields: Fields) -> TokenBinding | None:
+    """What the client's tokens must be bound to (`clients create|update --token-binding`)."""
+    text = fields.text("token_binding")
+    if text is None:
+        return None
+    try:
+        return TokenBinding(text)
+    except ValueError:
+        names = ", ".join(binding.value for binding in TokenBinding)
+        raise AdminError(AdminProblem.REFUSED, f"unknown token binding {text!r}; one of: {names}") from None
+
+
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not (1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isascii() and key.isprintable()):
@@ -131,6 +144,7 @@ async def create_client(request: Request) -> Response:
         auth_method=_auth_method(fields) or AuthMethod.CLIENT_SECRET_BASIC,
         jwks=fields.obj("jwks"),
         jwks_uri=fields.text("jwks_uri"),
+        token_binding=_token_binding(fields) or TokenBinding.NONE,
     )
     fields.done()
     claim = None
@@ -190,6 +204,7 @@ def _changes(data: dict[str, Any], client: Client) -> service.ClientChanges:
         jwks=fields.obj("jwks"),
         jwks_uri=fields.text("jwks_uri"),
         remove_secrets=bool(fields.flag("remove_secrets")),
+        token_binding=_token_binding(fields),
     )
     fields.done()
     return what

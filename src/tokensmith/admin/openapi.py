@@ -27,6 +27,7 @@ from tokensmith.domain.client_keys import MAX_URI_LENGTH, AuthMethod
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
 from tokensmith.domain.scopes import _SCOPE_TOKEN as SCOPE_TOKEN
+from tokensmith.domain.sender_constraints import TokenBinding
 from tokensmith.domain.trusts import _TRUST_NAME as TRUST_NAME
 from tokensmith.domain.trusts import MAX_CONDITIONS, MAX_SUBJECT_LENGTH, MAX_TOKEN_AGE, ReplayRule
 from tokensmith.http.errors import PROBLEM_JSON, allow_value
@@ -84,7 +85,7 @@ def schemas() -> Schema:
             "tokens_not_before": _NULLABLE_INT,
             "auth_method": {"type": "string", "enum": [method.value for method in AuthMethod]},
             "jwks_uri": _NULLABLE_TEXT,
-            "token_binding": {"type": "string", "description": "What its tokens are bound to (read-only here)."},
+            "token_binding": {"type": "string", "enum": [binding.value for binding in TokenBinding], "description": "What its tokens must be bound to."},
             "keys": {"type": "array", "items": _ref("AdminClientKey")},
             "federations": {"type": "array", "items": _ref("AdminFederation")},
             "secrets": {"type": "array", "items": _ref("AdminSecret")},
@@ -151,6 +152,7 @@ def schemas() -> Schema:
         "auth_method": {"type": "string", "enum": [method.value for method in AuthMethod]},
         "jwks": _JWKS,
         "jwks_uri": _URI,
+        "token_binding": {"type": "string", "enum": [binding.value for binding in TokenBinding], "description": "dpop: every token bound to a DPoP key (RFC 9449); mtls: to the client certificate (RFC 8705)."},
     }
     return {
         "Problem": {
