@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from tokensmith.admin.problems import AdminError, AdminProblem
 from tokensmith.domain.client_keys import AuthMethod, parse_auth_method
 from tokensmith.domain.clients import Client
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
-from tokensmith.domain.sender_constraints import TokenBinding
+from tokensmith.domain.sender_constraints import TokenBinding, parse_token_binding
 from tokensmith.service import clients as service
 from tokensmith.service.descriptions import describe, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
@@ -34,6 +35,7 @@ SECRETS = ITEM + "/secrets"
 SECRET = SECRETS + "/{secret_id}"
 REVOKE_TOKENS = ITEM + "/revoke-tokens"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+T = TypeVar("T")
 
 
 def _client_response(
@@ -88,27 +90,16 @@ def _expires_at(fields: Fields, name: str, now: int) -> int | None:
     return now + seconds
 
 
-def _auth_method(fields: Fields) -> AuthMethod | None:
-    """The field, read by the domain's parser (its refusal in the command line's words)."""
-    text = fields.text("auth_method")
+def _named(fields: Fields, name: str, parse: Callable[[str], T]) -> T | None:
+    """A field naming one of a set of values, read by `parse`, whose ValueError is
+    the refusal (422 `refused`, in the command line's words)."""
+    text = fields.text(name)
     if text is None:
         return None
     try:
-        return parse_auth_method(text)
+        return parse(text)
     except ValueError as exc:
         raise AdminError(AdminProblem.REFUSED, str(exc)) from None
-
-
-def _token_binding(fields: Fields) -> TokenBinding | None:
-    """What the client's tokens must be bound to (`clients create|update --token-binding`)."""
-    text = fields.text("token_binding")
-    if text is None:
-        return None
-    try:
-        return TokenBinding(text)
-    except ValueError:
-        names = ", ".join(binding.value for binding in TokenBinding)
-        raise AdminError(AdminProblem.REFUSED, f"unknown token binding {text!r}; one of: {names}") from None
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -141,10 +132,10 @@ async def create_client(request: Request) -> Response:
         rate_limit=fields.integer("rate_limit", nullable=True),
         reuse_tokens=bool(fields.flag("reuse_tokens")),
         secret_expires_at=_expires_at(fields, "secret_expires_in", now),
-        auth_method=_auth_method(fields) or AuthMethod.CLIENT_SECRET_BASIC,
+        auth_method=_named(fields, "auth_method", parse_auth_method) or AuthMethod.CLIENT_SECRET_BASIC,
         jwks=fields.obj("jwks"),
         jwks_uri=fields.text("jwks_uri"),
-        token_binding=_token_binding(fields) or TokenBinding.NONE,
+        token_binding=_named(fields, "token_binding", parse_token_binding) or TokenBinding.NONE,
     )
     fields.done()
     claim = None
@@ -200,11 +191,11 @@ def _changes(data: dict[str, Any], client: Client) -> service.ClientChanges:
         clear_rate_limit=rate_limit_given and rate_limit is None,
         reuse_tokens=fields.flag("reuse_tokens"),
         enabled=fields.flag("enabled"),
-        auth_method=_auth_method(fields),
+        auth_method=_named(fields, "auth_method", parse_auth_method),
         jwks=fields.obj("jwks"),
         jwks_uri=fields.text("jwks_uri"),
         remove_secrets=bool(fields.flag("remove_secrets")),
-        token_binding=_token_binding(fields),
+        token_binding=_named(fields, "token_binding", parse_token_binding),
     )
     fields.done()
     return what
