@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install bench bench-quick bench-client-auth soak timing burst clean
+.PHONY: run test install bench bench-quick bench-client-auth bench-dpop soak timing burst clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,15 @@ bench: $(VENV)/.installed
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/burst.py
 	$(BIN)/python bench/client_auth.py
+	$(BIN)/python bench/dpop.py
 
 # private_key_jwt beside client_secret_basic (needs wrk: `make bench` installs it).
 bench-client-auth: $(VENV)/.installed
 	$(BIN)/python bench/client_auth.py $(CLIENT_AUTH_ARGS)
+
+# DPoP issuance and verification beside bearer (needs wrk: `make bench` installs it).
+bench-dpop: $(VENV)/.installed
+	$(BIN)/python bench/dpop.py $(DPOP_ARGS)
 
 # Guesses released together: how many the brute-force guard lets through unchecked.
 burst: $(VENV)/.installed

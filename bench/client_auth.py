@@ -22,7 +22,6 @@ import secrets
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +29,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import http_load
-from common import DOCS, STATE, log, replace_section
+from common import STATE, log, publish
 from cryptography.hazmat.primitives.asymmetric import ec
 from servers import Endpoint, tokensmith
 from servers import _run as run_command
@@ -140,11 +139,7 @@ def main(argv: list[str]) -> int:
         log(f"client auth, replay in Redis: {results[1]['ratio_median']:.2f}")
     except Exception as exc:  # no Redis here: report the in-process figure alone
         log(f"client auth with Redis not measured: {exc}")
-    STATE.mkdir(exist_ok=True)
-    (STATE / "client_auth.json").write_text(json.dumps(results, indent=2))
-    if not args.no_docs:
-        when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
-        replace_section(DOCS / "benchmarks.md", SECTION, render(results, when), "# Benchmarks\n")
+    publish("client_auth", results, SECTION, render, write_docs=not args.no_docs)
     return 0
 
 

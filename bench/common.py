@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,13 @@ def ops_rate(batch: Callable[[], int], seconds: float) -> dict[str, float]:
     elapsed = now - started
     cpu = time.process_time() - cpu_started
     return {"ops_per_s": count / elapsed, "ops_per_cpu_s": count / cpu, "count": count, "seconds": elapsed, "cpu_share": cpu / elapsed}
+
+
+def publish(name: str, results: Any, section: str, render: Callable[[Any, str], str], *, write_docs: bool) -> None:
+    """Keeps `results` in .bench/NAME.json and, unless told not to, writes their section
+    (`render(results, when)`) into docs/benchmarks.md, the rest of it left as it is."""
+    STATE.mkdir(exist_ok=True)
+    (STATE / f"{name}.json").write_text(json.dumps(results, indent=2))
+    if write_docs:
+        when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
+        replace_section(DOCS / "benchmarks.md", section, render(results, when), "# Benchmarks\n")

@@ -11,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.admin.conftest import Admin, get_token, new_client
+from tests.support.dpop import ProofKey, ath
 from tests.support.jws import claims_of, compact, header_of, rs256, server_signing_key
 
 
@@ -128,3 +129,25 @@ def test_trusts_write_allows_changing_trusts_but_not_clients(admin: Admin) -> No
     clients_token = get_token(admin.http, "clients-writer", clients_secret, "tokensmith:clients.write")
     assert _status(admin, clients_token, "GET", "/admin/v1/clients/ops/federations") == 200
     assert _status(admin, clients_token, "GET", "/admin/v1/trusts") == 403
+
+
+def test_a_dpop_bound_admin_token_works_only_with_its_proof(admin: Admin) -> None:
+    """RFC 9449 §7: the admin API is a resource server too; a bound token copied out of
+    an operator's tool is refused as Bearer, and its proof is single use."""
+    secret = new_client(admin.server, "ops-dpop", "tokensmith:admin", extra=("--token-binding", "dpop"))
+    key = ProofKey.es256()
+    headers = {"DPoP": key.proof(admin.server.issuer + "/oauth2/token")}
+    response = admin.http.post("/oauth2/token", auth=("ops-dpop", secret), headers=headers, data={"grant_type": "client_credentials"})
+    token = response.json()["access_token"]
+    url = admin.server.url + "/admin/v1/clients"
+    proof = key.proof(url, "GET", ath=ath(token))
+    assert admin.http.get("/admin/v1/clients", headers={"Authorization": f"DPoP {token}", "DPoP": proof}).status_code == 200
+    for headers in (
+        {"Authorization": f"DPoP {token}", "DPoP": proof},  # replayed
+        {"Authorization": f"Bearer {token}"},  # the stolen-token case
+        {"Authorization": f"DPoP {token}"},  # no proof
+        {"Authorization": f"DPoP {token}", "DPoP": key.proof(url, "POST", ath=ath(token))},  # another method
+    ):
+        refused = admin.http.get("/admin/v1/clients", headers=headers)
+        assert refused.status_code == 401, refused.text
+    assert admin.call("GET", "/admin/v1/clients").status_code == 200  # a bearer token stays a bearer token

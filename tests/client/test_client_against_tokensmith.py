@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.support.assertion_clients import PlatformIssuer, create_key_client, require_federation, require_private_key_jwt, write_jwks
 from tests.support.server import Tokensmith
-from tokensmith.client import ClientAssertionError, ClientCredentialsAuth, JWTBearerGrantAuth, PlatformToken, PrivateKeyJWT, TokenRequestError
+from tokensmith.client import ClientAssertionError, ClientCredentialsAuth, DPoPKey, TokenRequestError
+from tokensmith.client.assertions import PlatformToken, PrivateKeyJWT
+from tokensmith.client.jwt_bearer import JWTBearerGrantAuth
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +214,20 @@ def test_the_jwt_bearer_grant_takes_the_same_platform_token(
     claims = access_claims(tokensmith, auth.get_token())
 
     assert (claims["client_id"], claims["scope"]) == (orders_svc, "edit")
+
+
+def test_the_jwt_bearer_grant_with_dpop_gets_a_token_bound_to_the_key(
+    tokensmith: Tokensmith, cluster: PlatformIssuer, orders_svc: str, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "tokensmith"
+    token_file.write_text(cluster.service_account_token(audience=tokensmith.issuer))
+    key = DPoPKey()
+    auth = JWTBearerGrantAuth(f"{tokensmith.url}/oauth2/token", orders_svc, PlatformToken(token_file), "edit", dpop=key)
+
+    claims = access_claims(tokensmith, auth.get_token())
+
+    assert claims["client_id"] == orders_svc
+    assert claims["cnf"]["jkt"] == key.jkt
 
 
 def test_a_missing_token_file_fails_before_any_request(tokensmith: Tokensmith, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from tokensmith.client import (
     JWT_BEARER_GRANT_TYPE,
     ClientAssertionError,
     ClientCredentialsAuth,
+    DPoPKey,
     JWTBearerGrantAuth,
     PlatformToken,
     PrivateKeyJWT,
@@ -417,6 +418,18 @@ def test_jwt_bearer_grant_sends_the_platform_token_as_the_grant(token_server, tm
     assert "authorization" not in token_server.last(token_server.standard_path).headers
     assert form_of(token_server) == {"grant_type": JWT_BEARER_GRANT_TYPE, "assertion": rotated, "client_id": token_server.client_id, "scope": "orders:read"}
     assert repr(auth).startswith("JWTBearerGrantAuth(") and rotated not in repr(auth)
+
+
+def test_jwt_bearer_grant_carries_a_dpop_proof_when_asked(token_server, tmp_path):
+    path = tmp_path / "token"
+    path.write_text(PLATFORM_JWT)
+    auth = JWTBearerGrantAuth(token_server.url + token_server.standard_path, token_server.client_id, PlatformToken(path), dpop=DPoPKey())
+
+    auth.get_token()
+
+    proof = token_server.last(token_server.standard_path).headers["dpop"]
+    assert jws.parse(proof).payload_object()["htm"] == "POST"
+    assert form_of(token_server)["grant_type"] == JWT_BEARER_GRANT_TYPE
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.support.dpop import ProofKey, ath
-from tokensmith.domain.dpop import ProofRefused, ProofRules, check_proof, normalised_url
+from tokensmith.domain.dpop import KeyMemo, ProofRefused, ProofRules, check_proof, normalised_url
 from tokensmith.domain.dpop_nonces import DpopNonces
 
 URL = "https://as.example/oauth2/token"
@@ -71,3 +71,20 @@ def test_a_nonce_is_good_for_its_window_and_the_next_only() -> None:
     assert nonces.current(1_100) != nonce
     assert not DpopNonces(b"j" * 32, 100).accepts(nonce, 1_000)  # another deployment's key
     assert not nonces.accepts(None, 1_000) and not nonces.accepts("é", 1_000)
+
+
+def test_a_remembered_header_still_needs_its_signature_and_claims() -> None:
+    """The key memo skips parsing the jwk again, nothing else."""
+    key, other = ProofKey.es256(), ProofKey.es256()
+    memo = KeyMemo()
+    rules = ProofRules()
+    now = int(time.time())
+    check_proof(key.proof(URL), method="POST", url=URL, now=now, rules=rules, memo=memo)
+    for forged, reason in ((key.proof(URL, sign=other.signer), "signature"), (key.proof(URL, "GET"), "htm"), (key.proof(URL, iat=now - 999), "iat")):
+        with pytest.raises(ProofRefused) as refused:
+            check_proof(forged, method="POST", url=URL, now=now, rules=rules, memo=memo)
+        assert refused.value.reason == reason
+    with pytest.raises(ProofRefused) as refused:  # a refused header is never remembered
+        check_proof(key.proof(URL, header={"typ": "JWT"}), method="POST", url=URL, now=now, rules=rules, memo=memo)
+    assert refused.value.reason == "type"
+    assert check_proof(key.proof(URL), method="POST", url=URL, now=now, rules=rules, memo=memo).jkt == key.jkt

@@ -23,6 +23,8 @@ from tokensmith.http.introspection import live_claims
 from tokensmith.node import Node
 from tokensmith.service.changes import Changes
 from tokensmith.service.console import session_of
+from tokensmith.verify.dpop import DPoPChecker, asgi_presentation
+from tokensmith.verify.errors import TokenError
 
 ADMIN_SCOPE = "tokensmith:admin"
 CLIENTS_READ = "tokensmith:clients.read"
@@ -53,15 +55,29 @@ class Caller:
     session: Session | None = None
 
 
-def _bearer_token(request: Request) -> str | None:
-    """The token of `Authorization: Bearer …` (RFC 6750 §2.1); None without the header."""
+# DPoP-bound tokens (RFC 9449 §7): each proof once in this process, as tokensmith.verify does.
+_DPOP = DPoPChecker()
+
+
+def _presented_token(request: Request) -> tuple[str, str] | None:
+    """The scheme and token of `Authorization: Bearer …` (RFC 6750 §2.1) or `DPoP …`
+    (RFC 9449 §7.1); None without the header."""
     value = request.headers.get("authorization")
     if value is None:
         return None
     scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    name = {"bearer": "Bearer", "dpop": "DPoP"}.get(scheme.lower())
+    if name is None or not token.strip():
         raise _unauthenticated("The Authorization header must be `Bearer <access token>`")
-    return token.strip()
+    return name, token.strip()
+
+
+def _check_binding(request: Request, scheme: str, token: str, claims: dict[str, Any]) -> None:
+    """A DPoP-bound token only with its proof for this request; never as Bearer."""
+    try:
+        _DPOP.check(claims, token, asgi_presentation(request.scope, scheme) if scheme == "DPoP" else None)
+    except TokenError as refused:
+        raise _unauthenticated(refused.description) from None
 
 
 def _unauthenticated(detail: str | None = None) -> AdminError:
@@ -76,11 +92,14 @@ def _host(request: Request) -> str:
 async def authorise(request: Request, needed: str) -> Caller:
     """The caller, when it may use a route that needs scope `needed`; AdminError otherwise."""
     node: Node = request.app.state.node
-    token = _bearer_token(request)
-    if token is not None:
+    presented = _presented_token(request)
+    if presented is not None:
+        scheme, token = presented
         claims = await live_claims(node, token)
         if claims is None or not _for_this_server(claims, node.settings.issuer):
             raise _unauthenticated("The access token is not valid here")
+        if scheme == "DPoP" or "cnf" in claims:
+            _check_binding(request, scheme, token, claims)
         scopes = str(claims.get("scope", "")).split()
         if not any(_satisfies(scope, needed) for scope in scopes):
             raise AdminError(

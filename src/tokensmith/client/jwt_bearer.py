@@ -37,9 +37,13 @@ class JWTBearerGrantAuth(ClientCredentialsAuth):
             raise ValueError("the seed endpoint has no grant types: use ClientCredentialsAuth(assertion=PlatformToken(...)) there")
 
     def _token_request(self, credential: Secret) -> dict[str, Any]:
-        # RFC 7523 §2.1; client_id names the federated client (tokensmith requires it,
-        # as a platform token's sub is the workload, not the client).
+        # The base request keeps its headers (Accept, a DPoP proof); only the form
+        # differs. RFC 7523 §2.1; client_id names the federated client (tokensmith
+        # requires it, as a platform token's sub is the workload, not the client).
+        request = super()._token_request(credential)
         form = {"grant_type": JWT_BEARER_GRANT_TYPE, "assertion": credential.reveal(), "client_id": self.client_id}
         if self.scope:
             form["scope"] = self.scope
-        return {"method": "POST", "url": self.token_url, "headers": {"Accept": "application/json"}, "data": form}
+        request.pop("content", None)
+        request["data"] = form
+        return request

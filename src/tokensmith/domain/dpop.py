@@ -87,24 +87,54 @@ def access_token_hash(access_token: str) -> str:
     return base64url.encode_text(hashlib.sha256(access_token.encode("ascii")).digest())
 
 
+class KeyMemo:
+    """Proof headers already judged, with their key and thumbprint: a client signs every
+    proof under one header (typ, alg, jwk), so its key is parsed (a point on the curve
+    checked) and hashed once, not per request. Bounded; emptied when full, so made-up
+    headers cannot grow it. A plain dict: one entry per key in use."""
+
+    __slots__ = ("_entries", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._entries: dict[str, tuple[VerificationKey, str]] = {}
+        self._size = size
+
+    def get(self, segment: str) -> tuple[VerificationKey, str] | None:
+        return self._entries.get(segment)
+
+    def put(self, segment: str, known: tuple[VerificationKey, str]) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[segment] = known
+
+
 def check_proof(
-    value: str, *, method: str, url: str, now: int, rules: ProofRules, access_token: str | None = None
+    value: str, *, method: str, url: str, now: int, rules: ProofRules, access_token: str | None = None, memo: KeyMemo | None = None
 ) -> Proof:
     """The proof `value` (a DPoP header) for a `method` request to `url` (already
     normalised: `normalised_url`), at `now`; with `access_token`, a resource
     request's proof, whose `ath` must be that token's hash (§7). ProofRefused
-    otherwise. Not checked here: the jti's first use and the nonce (the caller's)."""
+    otherwise. Not checked here: the jti's first use and the nonce (the caller's).
+    `memo` remembers the headers judged (their algorithm check included: one memo per
+    `rules`)."""
     if len(value) > MAX_PROOF_LENGTH:
         raise ProofRefused("malformed", "The DPoP proof is too long")
     try:
         token = jws.parse(value)
     except jws.MalformedJWS:
         raise ProofRefused("malformed", "The DPoP proof is not a signed JWT") from None
-    header = token.header
-    typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() != PROOF_TYPE:  # §4.3 item 4
-        raise ProofRefused("type", "The DPoP proof's typ must be dpop+jwt")
-    key = _proof_key(header, rules)
+    segment = value[: value.index(".")]
+    known = memo.get(segment) if memo is not None else None
+    if known is None:
+        header = token.header
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() != PROOF_TYPE:  # §4.3 item 4
+            raise ProofRefused("type", "The DPoP proof's typ must be dpop+jwt")
+        key = _proof_key(header, rules)
+        known = (key, thumbprint(key.public_key))
+        if memo is not None:
+            memo.put(segment, known)
+    key, jkt = known
     alg = key.alg
     # Any valid s: other software makes proofs, and single use is keyed on the jti.
     if not jws.verify_signature(key, alg, token.signing_input, token.signature, low_s_only=False):  # §4.3 item 6
@@ -136,7 +166,7 @@ def check_proof(
     nonce = claims.get("nonce")
     if nonce is not None and not isinstance(nonce, str):
         raise ProofRefused("nonce", "The DPoP proof's nonce must be a string")
-    return Proof(thumbprint(key.public_key), jti, issued + rules.iat_window + rules.leeway + 1, nonce)
+    return Proof(jkt, jti, issued + rules.iat_window + rules.leeway + 1, nonce)
 
 
 def _proof_key(header: Mapping[str, Any], rules: ProofRules) -> VerificationKey:

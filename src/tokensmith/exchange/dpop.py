@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tokensmith.domain.assertions import replay_key
 from tokensmith.domain.clients import Client
-from tokensmith.domain.dpop import ProofRefused, ProofRules, check_proof, normalised_url
+from tokensmith.domain.dpop import KeyMemo, ProofRefused, ProofRules, check_proof, normalised_url
 from tokensmith.domain.dpop_nonces import DpopNonces
 from tokensmith.domain.errors import Problem, TokensmithError
 from tokensmith.domain.sender_constraints import Confirmation, TokenBinding
@@ -35,6 +35,7 @@ class DpopChecks:
     rules: ProofRules
     urls: Mapping[str, str]  # endpoint path → normalised URL
     nonces: DpopNonces | None = None
+    memo: KeyMemo = field(default_factory=KeyMemo)  # the proof keys of the clients seen
 
     @classmethod
     def for_issuer(cls, issuer: str, paths: tuple[str, ...], rules: ProofRules, nonces: DpopNonces | None) -> DpopChecks:
@@ -64,7 +65,9 @@ def dpop_confirmation(request: TokenRequest, client: Client, checks: DpopChecks 
         raise TokensmithError(Problem.INVALID_DPOP_PROOF, "DPoP proofs are not accepted here")
     now = time.time()
     try:
-        proof = check_proof(value.decode("latin-1"), method="POST", url=checks.urls[request.path], now=int(now), rules=checks.rules)
+        proof = check_proof(
+            value.decode("latin-1"), method="POST", url=checks.urls[request.path], now=int(now), rules=checks.rules, memo=checks.memo
+        )
     except ProofRefused as refused:
         raise TokensmithError(Problem.INVALID_DPOP_PROOF, refused.message, headers=checks.nonce_header(now)) from None
     nonces = checks.nonces

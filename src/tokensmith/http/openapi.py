@@ -162,25 +162,14 @@ CLIENT_SECRET_POST = (
     "Instead of Basic credentials, a client may send `client_id` (at most "
     f"{MAX_CLIENT_ID_LENGTH} characters) and `client_secret` (at most {MAX_SECRET_LENGTH}) as form fields "
     "(`client_secret_post`, RFC 6749 §2.3.1); never both methods (RFC 6749 §2.3: 400 `invalid_request`). "
-    "With Basic credentials, a form `client_id` must repeat their client id (else 400)."
+    "With Basic credentials, a form `client_id` must repeat their client id (else 400). "
+    f"Without a secret: `client_assertion_type` = `{JWT_BEARER_ASSERTION}` and `client_assertion` (at most "
+    f"{MAX_ASSERTION_LENGTH} characters), a JWT signed by one of the client's registered keys (private_key_jwt, RFC 7523 §2.2: "
+    "iss = sub = the client id, aud = the issuer identifier, exp at most TOKENSMITH_ASSERTION_MAX_LIFETIME_SECONDS after iat, "
+    "a single-use jti), or a federated client's platform token with `client_id`; again never beside another method. "
+    "A refused assertion is the same 401 as a wrong secret."
 )
 GRANT_TYPE_FIELD: Schema = {"type": "string", **enum("client_credentials"), "description": "RFC 6749 §4.4.2."}
-STANDARD_GRANT_TYPE_FIELD: Schema = {
-    "type": "string",
-    **enum("client_credentials", JWT_BEARER_GRANT),
-    "description": "RFC 6749 §4.4.2, or the JWT-bearer grant (RFC 7523 §2.1: `assertion` and `client_id` of a federated client).",
-}
-# Client authentication without a secret (RFC 7523 §2.2; docs/clients.md): the form
-# fields every endpoint that authenticates a client accepts instead of a secret.
-ASSERTION_FIELDS: Schema = {
-    "client_assertion_type": {"type": "string", **enum(JWT_BEARER_ASSERTION), "description": "With `client_assertion`: private_key_jwt, or a federated client's platform token."},
-    "client_assertion": {
-        "type": "string", "maxLength": MAX_ASSERTION_LENGTH,
-        "description": "A JWT signed by one of the client's registered keys (iss = sub = client_id, aud = the issuer identifier, exp at most "
-                       "TOKENSMITH_ASSERTION_MAX_LIFETIME_SECONDS after iat, a single-use jti), or a federated client's platform token.",
-    },
-    "client_id": {"type": "string", "description": "The client's id: required for a federated client, optional for private_key_jwt (the assertion's sub)."},
-}  # fmt: skip
 BASIC_SECURITY: list[dict[str, list[str]]] = [{"clientSecretBasic": []}]
 SCALAR_TYPES = ("string", "number", "boolean", "null")
 
@@ -251,7 +240,6 @@ def seed_token_operation(limits: Limits) -> Schema:
                 },
                 "audience": {**_target("audience"), "description": "Must equal the query's audience, when both are given."},
                 "resource": {**_target("resource"), "description": "Must equal the query's resource, when both are given."},
-                **ASSERTION_FIELDS,
             },
             [],
             {"grant_type": "client_credentials"},
@@ -279,7 +267,8 @@ def oauth_token_operation(limits: Limits) -> Schema:
         "description": (
             "Client authentication by HTTP Basic, `client_secret_post` or `client_assertion` (private_key_jwt, "
             "RFC 7523 §2.2; a federated client's platform token), never two of them; or the JWT-bearer grant "
-            "(RFC 7523 §2.1) with a federated client's platform token as `assertion`. A refused assertion is the "
+            f"(RFC 7523 §2.1: `grant_type` = `{JWT_BEARER_GRANT}`, a federated client's platform token as `assertion`, and its "
+            "`client_id`; no other credential). A refused assertion is the "
             "same 401 invalid_client as a wrong secret. Without `scope`, the "
             "client's default scopes are granted. `expires_in` is the lifetime in seconds (RFC 6749 §5.1)."
         ),
@@ -288,12 +277,10 @@ def oauth_token_operation(limits: Limits) -> Schema:
         "requestBody": _form_body(
             "The token request (RFC 6749 §4.4.2). " + _body_limit(limits),
             {
-                "grant_type": STANDARD_GRANT_TYPE_FIELD,
+                "grant_type": GRANT_TYPE_FIELD,
                 "scope": _scope(limits.max_scope_length),
                 "resource": _target("resource"),
                 "audience": _target("audience"),
-                **ASSERTION_FIELDS,
-                "assertion": {"type": "string", "maxLength": MAX_ASSERTION_LENGTH, "description": "The JWT-bearer grant's platform token (RFC 7523 §2.1)."},
             },
             ["grant_type"],
             {"grant_type": "client_credentials", "scope": SEED_EXAMPLE_SCOPE},
@@ -317,7 +304,6 @@ def _token_form(limits: Limits, purpose: str) -> Schema:
         {
             "token": {"type": "string", "description": "The access token. Anything that is not a live token of this server is answered as such, never refused."},
             "token_type_hint": {"type": "string", "description": "Accepted and not needed: tokensmith issues access tokens only."},
-            **ASSERTION_FIELDS,
         },
         ["token"],
         {"token": EXAMPLE_TOKEN},

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tokensmith.domain.dpop import ProofRefused, ProofRules, check_proof, normalised_url
+from tokensmith.domain.dpop import KeyMemo, ProofRefused, ProofRules, check_proof, normalised_url
 from tokensmith.domain.dpop_nonces import DpopNonces
 from tokensmith.verify.bearer import DPOP_ALGORITHMS
 from tokensmith.verify.errors import DPoPRequired, InvalidDPoPProof, InvalidRequest, InvalidToken, UseDPoPNonce, VerifierUnavailable
@@ -103,6 +103,7 @@ class DPoPChecker:
         self.algorithms = tuple(sorted(set(algorithms)))
         self.rules = ProofRules(frozenset(self.algorithms), iat_window, leeway)
         self._seen = _SeenProofs(replay_entries)
+        self._memo = KeyMemo()
         self.nonces = DpopNonces(nonce_key, nonce_seconds) if nonce_key is not None else None
 
     def check(self, claims: Mapping[str, Any], token: str, presentation: Presentation | None, now: float | None = None) -> None:
@@ -124,7 +125,7 @@ class DPoPChecker:
             raise InvalidDPoPProof("the request URL cannot be compared with the proof's htu")
         moment = time.time() if now is None else now
         try:
-            proof = check_proof(presentation.proof, method=presentation.method, url=url, now=int(moment), rules=self.rules, access_token=token)
+            proof = check_proof(presentation.proof, method=presentation.method, url=url, now=int(moment), rules=self.rules, access_token=token, memo=self._memo)
         except ProofRefused as refused:
             raise InvalidDPoPProof(refused.message) from None
         if proof.jkt != jkt:
