@@ -100,6 +100,37 @@ def test_refusals_leak_no_token(admin: Admin) -> None:
     assert admin.token not in json.dumps([line for line in admin.server.log_lines()])
 
 
+def test_trusts_read_allows_reading_trusts_only(admin: Admin) -> None:
+    assert admin.call("POST", "/admin/v1/trusts", json={"name": "read-me", "issuer": "https://cluster.example"}).status_code == 201
+    secret = new_client(admin.server, "trust-reader", "tokensmith:trusts.read")
+    token = get_token(admin.http, "trust-reader", secret, "tokensmith:trusts.read")
+    assert _status(admin, token, "GET", "/admin/v1/trusts") == 200
+    assert _status(admin, token, "GET", "/admin/v1/trusts/read-me") == 200
+    assert _status(admin, token, "POST", "/admin/v1/trusts", json={"name": "not-made", "issuer": "https://cluster.example"}) == 403
+    assert _status(admin, token, "PATCH", "/admin/v1/trusts/read-me", json={"replay": "single-use"}) == 403
+    assert _status(admin, token, "DELETE", "/admin/v1/trusts/read-me") == 403
+    assert _status(admin, token, "GET", "/admin/v1/clients") == 403
+    assert _status(admin, token, "GET", "/admin/v1/clients/ops/federations") == 403
+    assert admin.call("GET", "/admin/v1/trusts/not-made").status_code == 404
+    assert admin.call("GET", "/admin/v1/trusts/read-me").json()["replay"] == "max-age"
+
+
+def test_trusts_write_allows_changing_trusts_but_not_clients(admin: Admin) -> None:
+    secret = new_client(admin.server, "trust-writer", "tokensmith:trusts.write")
+    token = get_token(admin.http, "trust-writer", secret, "tokensmith:trusts.write")
+    assert _status(admin, token, "POST", "/admin/v1/trusts", json={"name": "written", "issuer": "https://cluster.example"}) == 201
+    assert _status(admin, token, "GET", "/admin/v1/trusts/written") == 200  # .write includes .read
+    assert _status(admin, token, "PATCH", "/admin/v1/trusts/written", json={"max_token_age": 60}) == 200
+    assert _status(admin, token, "DELETE", "/admin/v1/trusts/written") == 200
+    # A client's federated credentials are the clients.* scopes' (they change what a client accepts).
+    assert _status(admin, token, "GET", "/admin/v1/clients/ops/federations") == 403
+    assert _status(admin, token, "POST", "/admin/v1/clients/ops/federations", json={"trust": "read-me", "subject": "x"}) == 403
+    clients_secret = new_client(admin.server, "clients-writer", "tokensmith:clients.write")
+    clients_token = get_token(admin.http, "clients-writer", clients_secret, "tokensmith:clients.write")
+    assert _status(admin, clients_token, "GET", "/admin/v1/clients/ops/federations") == 200
+    assert _status(admin, clients_token, "GET", "/admin/v1/trusts") == 403
+
+
 def test_a_dpop_bound_admin_token_works_only_with_its_proof(admin: Admin) -> None:
     """RFC 9449 §7: the admin API is a resource server too; a bound token copied out of
     an operator's tool is refused as Bearer, and its proof is single use."""

@@ -14,6 +14,9 @@ WRITES = [
     ("POST", "/admin/v1/clients/victim/revoke-tokens"),
     ("POST", "/admin/v1/keys/rotate"),
     ("POST", "/admin/v1/revocations"),
+    ("POST", "/admin/v1/clients/victim/federations"),
+    ("POST", "/admin/v1/trusts"),
+    ("PATCH", "/admin/v1/trusts/victim-trust"),
 ]
 BODIES = [
     (b"{not json", "application/json", 400),
@@ -31,6 +34,7 @@ BODIES = [
 @pytest.fixture(scope="module", autouse=True)
 def victim(admin: Admin) -> None:
     created(admin, "victim", "read")
+    assert admin.call("POST", "/admin/v1/trusts", json={"name": "victim-trust", "issuer": "https://cluster.example"}).status_code == 201
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES)
@@ -38,6 +42,7 @@ def victim(admin: Admin) -> None:
 def test_bad_bodies_are_refused_cleanly(admin: Admin, method: str, path: str, body: bytes, media_type: str, status: int) -> None:
     before = admin.call("GET", "/admin/v1/clients/victim").json()
     keys_before = admin.call("GET", "/admin/v1/keys").json()
+    trusts_before = admin.call("GET", "/admin/v1/trusts").json()
     response = admin.call(method, path, content=body, headers={"content-type": media_type})
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -46,6 +51,7 @@ def test_bad_bodies_are_refused_cleanly(admin: Admin, method: str, path: str, bo
     assert "Traceback" not in response.text
     assert admin.call("GET", "/admin/v1/clients/victim").json() == before
     assert admin.call("GET", "/admin/v1/keys").json() == keys_before
+    assert admin.call("GET", "/admin/v1/trusts").json() == trusts_before
 
 
 @pytest.mark.parametrize(

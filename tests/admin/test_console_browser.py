@@ -13,6 +13,7 @@ import httpx
 
 from tests.admin.browser import browser  # noqa: F401  (a fixture)
 from tests.admin.conftest import Admin
+from tests.support.assertions import ClientKey, jwks
 from tests.support.server import record
 
 SHOTS = os.environ.get("TOKENSMITH_SCREENSHOTS")
@@ -118,4 +119,53 @@ def test_secrets_rotate_and_a_client_is_edited_with_the_keyboard(admin: Admin, b
     assert page.locator("#secret-list li").count() == 2
     shown = admin.call("GET", "/admin/v1/clients/kb-client").json()
     assert shown["name"] == "Edited by keyboard" and sum(secret["live"] for secret in shown["secrets"]) == 2
+    context.close()
+
+
+def test_a_clients_keys_and_federations_and_the_trusts_are_shown(admin: Admin, browser: Any) -> None:
+    key, platform = ClientKey.es256("browser-key"), ClientKey.es256("cluster-key")
+    admin.call("POST", "/admin/v1/trusts", json={"name": "k8s-browser", "issuer": "https://cluster.example", "jwks": jwks(platform)})
+    admin.call("POST", "/admin/v1/clients", json={"client_id": "kb-keyed", "scopes": ["read"], "auth_method": "private_key_jwt", "jwks": jwks(key)})
+    admin.call("POST", "/admin/v1/clients", json={"client_id": "kb-workload", "scopes": ["read"], "auth_method": "federated"})
+    first = admin.call("POST", "/admin/v1/clients/kb-workload/federations", json={"trust": "k8s-browser", "subject": "system:serviceaccount:a:b"}).json()
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(_login_link(admin))
+    page.get_by_text("Logged in as alice").wait_for()
+
+    def edit(client_id: str) -> None:
+        page.get_by_label("Search by id or name").fill(client_id)
+        page.keyboard.press("Enter")
+        page.locator("tr", has=page.get_by_role("cell", name=client_id, exact=True)).get_by_role("button", name="Edit").click()
+        page.locator("#edit-client", has_text=client_id).wait_for()
+
+    edit("kb-keyed")
+    page.get_by_text("Method: private_key_jwt").wait_for()
+    assert page.locator("#key-list li").inner_text() == "browser-key (ES256), never used"
+    assert page.locator("#secret-part").is_hidden() and page.locator("#federation-part").is_hidden()
+
+    edit("kb-workload")
+    page.get_by_text("Method: federated").wait_for()
+    assert f"{first['federation_id']} — trust k8s-browser, sub system:serviceaccount:a:b" in page.locator("#federation-list li").inner_text()
+    form = page.locator("#add-federation")
+    form.get_by_label("Trust", exact=True).fill("k8s-browser")
+    form.get_by_label("Subject (the token's sub, exactly)").fill("system:serviceaccount:c:d")
+    form.get_by_label("Conditions (CLAIM=PATTERN, space-separated, optional)").fill("namespace=c")
+    form.get_by_role("button", name="Add federated credential").click()
+    page.locator("#federation-list li").nth(1).wait_for()
+    assert "sub system:serviceaccount:c:d, where namespace=c" in page.locator("#federation-list li").nth(1).inner_text()
+    _shoot(page, "federations")
+    page.get_by_role("button", name=f"Remove {first['federation_id']}").click()
+    page.get_by_text(f"Federated credential {first['federation_id']} removed.").wait_for()
+    kept = admin.call("GET", "/admin/v1/clients/kb-workload/federations").json()["items"]
+    assert [(each["subject"], each["conditions"]) for each in kept] == [("system:serviceaccount:c:d", ["namespace=c"])]
+
+    page.get_by_role("button", name="Trusts").click()
+    row = page.locator("#trust-table tr", has=page.get_by_role("cell", name="k8s-browser", exact=True))
+    row.wait_for()
+    cells = [text.strip() for text in row.locator("td").all_inner_texts()]
+    assert cells == ["k8s-browser", "https://cluster.example", "inline (cluster-key)", "this server", "max-age", "3600 s", "1"]
+    _shoot(page, "trusts")
+    events = admin.call("GET", "/admin/v1/audit", params={"client": "kb-workload"}).json()["items"]
+    assert [event["actor"] for event in events[:2]] == ["person:alice", "person:alice"]
     context.close()

@@ -23,7 +23,9 @@ from tokensmith.service.trusts import (
     TrustNotFound,
     TrustSpec,
     add_trust,
+    list_trusts,
     remove_trust,
+    show_trust,
     update_trust,
 )
 from tokensmith.store import audit as audit_store
@@ -123,6 +125,27 @@ def test_federated_credentials_are_added_and_removed_with_their_events(changes: 
         ("client.federated", "wl", {"federation": summary}),
         ("client.unfederated", "wl", {"federation": summary}),
     ]
+
+
+def test_federated_credentials_move_the_revision_and_are_counted_on_their_trust(changes: Changes) -> None:
+    """The admin API's ETag covers a client's federated credentials; a trust's listing
+    counts the credentials that use it."""
+    add_trust(changes, TrustSpec("cluster", "https://cluster.example"), NOW)
+    add_trust(changes, TrustSpec("unused", "https://ci.example"), NOW)
+    federated(changes)
+    before = changes.node.clients.get("wl")
+    assert before is not None
+    federation = federate(changes, "wl", "cluster", SUBJECT, (), NOW + 1)
+    added = changes.node.clients.get("wl")
+    assert added is not None and added.revision == before.revision + 1
+    assert [(trust.name, used) for trust, used in list_trusts(changes)] == [("cluster", 1), ("unused", 0)]
+    assert show_trust(changes, "cluster")[1] == 1
+    unfederate(changes, "wl", federation.federation_id, NOW + 2)
+    removed = changes.node.clients.get("wl")
+    assert removed is not None and removed.revision == added.revision + 1
+    assert show_trust(changes, "cluster")[1] == 0
+    with pytest.raises(TrustNotFound):
+        show_trust(changes, "nowhere")
 
 
 def test_refused_federations_change_nothing(changes: Changes) -> None:

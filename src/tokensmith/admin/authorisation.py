@@ -35,7 +35,10 @@ KEYS_READ = "tokensmith:keys.read"
 KEYS_WRITE = "tokensmith:keys.write"
 AUDIT_READ = "tokensmith:audit.read"
 STATS_READ = "tokensmith:stats.read"
-SCOPES = (ADMIN_SCOPE, CLIENTS_READ, CLIENTS_WRITE, KEYS_READ, KEYS_WRITE, AUDIT_READ, STATS_READ)
+# Trusted external issuers (a client's federated credentials are the clients.* scopes').
+TRUSTS_READ = "tokensmith:trusts.read"
+TRUSTS_WRITE = "tokensmith:trusts.write"
+SCOPES = (ADMIN_SCOPE, CLIENTS_READ, CLIENTS_WRITE, KEYS_READ, KEYS_WRITE, AUDIT_READ, STATS_READ, TRUSTS_READ, TRUSTS_WRITE)
 
 SESSION_COOKIE = "tokensmith_console"
 CSRF_HEADER = "x-csrf-token"

@@ -76,6 +76,13 @@ class Fields:
             invalid(f"{name} must be a string")
         return value
 
+    def text_or_null(self, name: str) -> str | None:
+        """A string, or an explicit null (which `has` tells from an absent field)."""
+        value = self._take(name, nullable=True)
+        if value is not None and not isinstance(value, str):
+            invalid(f"{name} must be a string or null")
+        return value
+
     def texts(self, name: str) -> tuple[str, ...] | None:
         value = self._take(name)
         if value is None:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from tokensmith.admin.problems import AdminError, AdminProblem
 from tokensmith.http.errors import NO_STORE
 from tokensmith.service.clients import ClientAlreadyExists, ClientNotFound, StaleRevision
+from tokensmith.service.trusts import TrustAlreadyExists, TrustInUse, TrustNotFound
 
 T = TypeVar("T")
 
@@ -26,6 +27,12 @@ async def run(call: Callable[..., T], *args: Any) -> T:
         raise AdminError(AdminProblem.CONFLICT, f"a client {str(exc)!r} already exists") from None
     except StaleRevision as exc:
         raise AdminError(AdminProblem.PRECONDITION_FAILED, str(exc)) from None
+    except TrustNotFound as exc:
+        raise AdminError(AdminProblem.NOT_FOUND, f"no trust {exc.name!r}") from None
+    except TrustAlreadyExists as exc:
+        raise AdminError(AdminProblem.CONFLICT, f"a trust {str(exc)!r} already exists") from None
+    except TrustInUse as exc:  # a ValueError, but the state of the store, not the request, is in the way
+        raise AdminError(AdminProblem.CONFLICT, f"{exc}: remove them first, or delete with ?force=true to remove them with it") from None
     except ValueError as exc:  # the domain's refusal of a value, in its own words
         raise AdminError(AdminProblem.REFUSED, str(exc)) from None
 

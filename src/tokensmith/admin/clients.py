@@ -1,13 +1,15 @@
 """`/admin/v1/clients`: list, create, read, change and delete clients; add and remove
 their secrets; revoke their tokens. Fields are named as in `tokensmith clients …
---json` (service/descriptions.py). More kinds of credential (issue 11) join a client
-as more fields and sub-resources beside `secrets`."""
+--json` (service/descriptions.py). A client's way of authenticating is `auth_method`
+with its keys (`jwks` or `jwks_uri`); its federated credentials are a sub-resource
+(admin/federations.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -18,8 +20,10 @@ from tokensmith.admin.authorisation import CLIENTS_READ, CLIENTS_WRITE, Caller, 
 from tokensmith.admin.bodies import Fields, etag, expected_revision, invalid, json_object, query_flag, query_integer, query_text
 from tokensmith.admin.calls import json_response, run
 from tokensmith.admin.problems import AdminError, AdminProblem
+from tokensmith.domain.client_keys import AuthMethod, parse_auth_method
 from tokensmith.domain.clients import Client
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
+from tokensmith.domain.sender_constraints import TokenBinding, parse_token_binding
 from tokensmith.service import clients as service
 from tokensmith.service.descriptions import describe, describe_secret
 from tokensmith.service.revocations import revoke_client_tokens
@@ -31,6 +35,7 @@ SECRETS = ITEM + "/secrets"
 SECRET = SECRETS + "/{secret_id}"
 REVOKE_TOKENS = ITEM + "/revoke-tokens"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+T = TypeVar("T")
 
 
 def _client_response(
@@ -51,7 +56,7 @@ async def _existing(caller: Caller, client_id: str) -> Client:
     return await run(service.existing, caller.changes, client_id)
 
 
-def _not_itself(caller: Caller, client_id: str, what: str) -> None:
+def not_itself(caller: Caller, client_id: str, what: str) -> None:
     """An admin client does not lock itself out: another operator must disable,
     delete or revoke it (the command line can, always)."""
     if caller.changes.actor.name == f"client:{client_id}":
@@ -85,6 +90,18 @@ def _expires_at(fields: Fields, name: str, now: int) -> int | None:
     return now + seconds
 
 
+def _named(fields: Fields, name: str, parse: Callable[[str], T]) -> T | None:
+    """A field naming one of a set of values, read by `parse`, whose ValueError is
+    the refusal (422 `refused`, in the command line's words)."""
+    text = fields.text(name)
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise AdminError(AdminProblem.REFUSED, str(exc)) from None
+
+
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not (1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isascii() and key.isprintable()):
@@ -115,6 +132,10 @@ async def create_client(request: Request) -> Response:
         rate_limit=fields.integer("rate_limit", nullable=True),
         reuse_tokens=bool(fields.flag("reuse_tokens")),
         secret_expires_at=_expires_at(fields, "secret_expires_in", now),
+        auth_method=_named(fields, "auth_method", parse_auth_method) or AuthMethod.CLIENT_SECRET_BASIC,
+        jwks=fields.obj("jwks"),
+        jwks_uri=fields.text("jwks_uri"),
+        token_binding=_named(fields, "token_binding", parse_token_binding) or TokenBinding.NONE,
     )
     fields.done()
     claim = None
@@ -170,6 +191,11 @@ def _changes(data: dict[str, Any], client: Client) -> service.ClientChanges:
         clear_rate_limit=rate_limit_given and rate_limit is None,
         reuse_tokens=fields.flag("reuse_tokens"),
         enabled=fields.flag("enabled"),
+        auth_method=_named(fields, "auth_method", parse_auth_method),
+        jwks=fields.obj("jwks"),
+        jwks_uri=fields.text("jwks_uri"),
+        remove_secrets=bool(fields.flag("remove_secrets")),
+        token_binding=_named(fields, "token_binding", parse_token_binding),
     )
     fields.done()
     return what
@@ -183,7 +209,9 @@ async def update_client(request: Request) -> Response:
     client = await _existing(caller, request.path_params["client_id"])
     what = _changes(data, client)
     if what.enabled is False:
-        _not_itself(caller, client.client_id, "disable")
+        not_itself(caller, client.client_id, "disable")
+    if what.auth_method not in (None, client.auth_method):
+        not_itself(caller, client.client_id, "change the authentication method of")
     revision = expected_revision(request, client)
     now = int(time.time())
     changed = await run(lambda: service.update_client(caller.changes, client.client_id, what, now, expected_revision=revision))
@@ -193,7 +221,7 @@ async def update_client(request: Request) -> Response:
 async def delete_client(request: Request) -> Response:
     caller = await authorise(request, CLIENTS_WRITE)
     client = await _existing(caller, request.path_params["client_id"])
-    _not_itself(caller, client.client_id, "delete")
+    not_itself(caller, client.client_id, "delete")
     revision = expected_revision(request, client)
     now = int(time.time())
     await run(lambda: service.delete_client(caller.changes, client.client_id, now, expected_revision=revision))
@@ -228,6 +256,6 @@ async def revoke_tokens(request: Request) -> Response:
     fields = Fields(await json_object(request, empty_ok=True))
     fields.done()
     client_id = request.path_params["client_id"]
-    _not_itself(caller, client_id, "revoke the tokens of")
+    not_itself(caller, client_id, "revoke the tokens of")
     instant = await run(revoke_client_tokens, caller.changes, client_id)
     return json_response({"client_id": client_id, "tokens_not_before": instant})

@@ -6,15 +6,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tokensmith.admin import audit, clients, keys, revocations, stats
-from tokensmith.admin.authorisation import ADMIN_SCOPE, AUDIT_READ, CLIENTS_READ, CLIENTS_WRITE, KEYS_READ, KEYS_WRITE, SCOPES, STATS_READ
+from tokensmith.admin import audit, clients, federations, keys, revocations, stats, trusts
+from tokensmith.admin.authorisation import (
+    ADMIN_SCOPE,
+    AUDIT_READ,
+    CLIENTS_READ,
+    CLIENTS_WRITE,
+    KEYS_READ,
+    KEYS_WRITE,
+    SCOPES,
+    STATS_READ,
+    TRUSTS_READ,
+    TRUSTS_WRITE,
+)  # fmt: skip
 from tokensmith.admin.bodies import MAX_ADMIN_BODY_BYTES
 from tokensmith.admin.problems import AdminProblem
 from tokensmith.console import routes as console
 from tokensmith.domain.audit import AuditAction
+from tokensmith.domain.client_keys import MAX_URI_LENGTH, AuthMethod
 from tokensmith.domain.clients import MAX_CLIENT_ID_LENGTH
 from tokensmith.domain.registration import MAX_SECRET_EXPIRY_SECONDS
 from tokensmith.domain.scopes import _SCOPE_TOKEN as SCOPE_TOKEN
+from tokensmith.domain.sender_constraints import TokenBinding
+from tokensmith.domain.trusts import _TRUST_NAME as TRUST_NAME
+from tokensmith.domain.trusts import MAX_CONDITIONS, MAX_SUBJECT_LENGTH, MAX_TOKEN_AGE, ReplayRule
 from tokensmith.http.errors import PROBLEM_JSON, allow_value
 
 Schema = dict[str, Any]
@@ -33,6 +48,11 @@ _FILTER = {"type": "string", "minLength": 1, "pattern": "^[^\\x00-\\x1f\\x7f]+$"
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _SCOPES = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": f"^{SCOPE_TOKEN.pattern}$"}}
 _CLIENT_ID = {"type": "string", "minLength": 1, "maxLength": MAX_CLIENT_ID_LENGTH, "pattern": "^[!-~]+$"}
+_NULLABLE_TEXT = {"oneOf": [{"type": "string"}, {"enum": [None]}]}
+_NULLABLE_STRINGS = {"oneOf": [_STRINGS, {"enum": [None]}]}
+_TRUST_NAME = {"type": "string", "pattern": f"^{TRUST_NAME.pattern}$"}
+_URI = {"type": "string", "minLength": 1, "maxLength": MAX_URI_LENGTH}
+_JWKS = {"type": "object", "description": "A JWKS document (RFC 7517 §5): public keys only."}
 _LIFETIME = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}], "description": "Seconds, or 'HH:MM Area/City'."}
 
 
@@ -63,10 +83,62 @@ def schemas() -> Schema:
             "rate_limit": _NULLABLE_INT,
             "reuse_tokens": {"type": "boolean"},
             "tokens_not_before": _NULLABLE_INT,
+            "auth_method": {"type": "string", "enum": [method.value for method in AuthMethod]},
+            "jwks_uri": _NULLABLE_TEXT,
+            "token_binding": {"type": "string", "enum": [binding.value for binding in TokenBinding], "description": "What its tokens must be bound to."},
+            "keys": {"type": "array", "items": _ref("AdminClientKey")},
+            "federations": {"type": "array", "items": _ref("AdminFederation")},
             "secrets": {"type": "array", "items": _ref("AdminSecret")},
             "created_at": {"type": "integer"},
             "updated_at": {"type": "integer"},
         },
+    }
+    client_key = {
+        "type": "object",
+        "required": ["kid", "algorithms"],
+        "properties": {
+            "kid": {"type": "string"},
+            "algorithms": {**_NULLABLE_STRINGS, "description": "null for a key seen at its jwks_uri."},
+            "last_used_at": _NULLABLE_INT,
+        },
+    }
+    federation = {
+        "type": "object",
+        "required": ["federation_id", "trust", "subject", "conditions", "created_at"],
+        "properties": {
+            "federation_id": {"type": "string"},
+            "trust": {"type": "string"},
+            "subject": {"type": "string"},
+            "conditions": _STRINGS,
+            "created_at": {"type": "integer"},
+            "last_used_at": _NULLABLE_INT,
+            "client_id": {"type": "string"},
+        },
+    }
+    trust = {
+        "type": "object",
+        "required": ["name", "issuer", "keys_from", "jwks_uri", "jwks_kids", "audience", "replay", "max_token_age", "federated_credentials"],
+        "properties": {
+            "name": {"type": "string"},
+            "issuer": {"type": "string"},
+            "keys_from": {"type": "string", "enum": ["jwks", "jwks_uri", "discovery"]},
+            "jwks_uri": _NULLABLE_TEXT,
+            "jwks_kids": _NULLABLE_STRINGS,
+            "audience": {**_NULLABLE_TEXT, "description": "null: this server's issuer identifier."},
+            "replay": {"type": "string", "enum": [rule.value for rule in ReplayRule]},
+            "max_token_age": {"type": "integer"},
+            "federated_credentials": {"type": "integer", "description": "How many federated credentials use it."},
+            "created_at": {"type": "integer"},
+            "updated_at": {"type": "integer"},
+        },
+    }
+    trust_fields: Schema = {
+        "issuer": {"type": "string", "minLength": 1},
+        "jwks_uri": _URI,
+        "jwks": _JWKS,
+        "audience": {"type": "string", "minLength": 1},
+        "replay": {"type": "string", "enum": [rule.value for rule in ReplayRule]},
+        "max_token_age": {"type": "integer", "minimum": 1, "maximum": MAX_TOKEN_AGE},
     }
     fields: Schema = {
         "name": {"type": "string", "maxLength": 200},
@@ -77,6 +149,10 @@ def schemas() -> Schema:
         "lifetime": _LIFETIME,
         "rate_limit": {**_NULLABLE_INT, "description": "Tokens per minute; null: no limit."},
         "reuse_tokens": {"type": "boolean"},
+        "auth_method": {"type": "string", "enum": [method.value for method in AuthMethod]},
+        "jwks": _JWKS,
+        "jwks_uri": _URI,
+        "token_binding": {"type": "string", "enum": [binding.value for binding in TokenBinding], "description": "dpop: every token bound to a DPoP key (RFC 9449); mtls: to the client certificate (RFC 8705)."},
     }
     return {
         "Problem": {
@@ -99,7 +175,7 @@ def schemas() -> Schema:
                 _ref("AdminClient"),
                 {
                     "type": "object",
-                    "required": ["client_secret", "secret_id"],
+                    "description": "A client that authenticates with secrets gets its first one here; a private_key_jwt or federated client none.",
                     "properties": {"client_secret": {"type": "string", "description": "Shown in this answer only."}, "secret_id": {"type": "string"}},
                 },
             ]
@@ -122,7 +198,39 @@ def schemas() -> Schema:
         "AdminClientChanges": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {**fields, "enabled": {"type": "boolean"}},
+            "properties": {
+                **fields,
+                "enabled": {"type": "boolean"},
+                "remove_secrets": {"type": "boolean", "description": "Switching to a method without secrets removes live ones only when true."},
+            },
+        },
+        "AdminClientKey": client_key,
+        "AdminFederation": federation,
+        "AdminNewFederation": {
+            "type": "object",
+            "required": ["trust", "subject"],
+            "additionalProperties": False,
+            "properties": {
+                "trust": _TRUST_NAME,
+                "subject": {"type": "string", "minLength": 1, "maxLength": MAX_SUBJECT_LENGTH},
+                "conditions": {"type": "array", "maxItems": MAX_CONDITIONS, "items": {"type": "string", "pattern": "="}, "description": "CLAIM=PATTERN (glob), each met."},
+            },
+        },
+        "AdminTrust": trust,
+        "AdminNewTrust": {
+            "type": "object",
+            "required": ["name", "issuer"],
+            "additionalProperties": False,
+            "properties": {"name": _TRUST_NAME, **trust_fields},
+        },
+        "AdminTrustChanges": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                **trust_fields,
+                "audience": {"oneOf": [{"type": "string", "minLength": 1}, {"enum": [None]}], "description": "null: this server's issuer identifier again."},
+                "discovery": {"type": "boolean", "description": "true: the keys from the issuer's discovery document (drops jwks and jwks_uri)."},
+            },
         },
         "AdminNewSecret": {
             "type": "object",
@@ -228,6 +336,7 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
 
 
 _CLIENT = _path("client_id", _CLIENT_ID)
+_TRUST = _path("name", _TRUST_NAME)
 _IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}, "description": "The ETag the change is made from (412 when the client has changed since)."}
 _LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size (default 50).")
 _ETAG = {"ETag": {"description": "The client's version, for If-Match.", "schema": {"type": "string"}}}
@@ -283,6 +392,44 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
         problems=(*_NOT_FOUND, AdminProblem.CONFLICT), parameters=[_CLIENT],
         description="409 for the caller's own client: an admin client does not lock itself out.",
     ),
+    (federations.COLLECTION, "GET"): _operation(
+        "adminListFederations", "A client's federated credentials", CLIENTS_READ,
+        {"200": _json("Its federated credentials, each with when it last authenticated the client.", {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref("AdminFederation")}}})},
+        problems=_NOT_FOUND, parameters=[_CLIENT],
+    ),
+    (federations.COLLECTION, "POST"): _operation(
+        "adminAddFederation", "Give a federated client a federated credential", CLIENTS_WRITE,
+        {"201": _json("The federated credential.", _ref("AdminFederation"))},
+        problems=_NOT_FOUND, body=_ref("AdminNewFederation"), body_required=True, parameters=[_CLIENT],
+        description="The client must authenticate with `federated`; the trust must exist (422 otherwise).",
+    ),
+    (federations.FEDERATION, "DELETE"): _operation(
+        "adminRemoveFederation", "Remove one of a client's federated credentials", CLIENTS_WRITE, _NO_BODY,
+        problems=(*_NOT_FOUND, AdminProblem.CONFLICT), parameters=[_CLIENT, _path("federation_id")],
+    ),
+    (trusts.COLLECTION, "GET"): _operation(
+        "adminListTrusts", "The trusted external issuers", TRUSTS_READ,
+        {"200": _json("Every trust, by name.", {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref("AdminTrust")}}})},
+    ),
+    (trusts.COLLECTION, "POST"): _operation(
+        "adminAddTrust", "Trust an external issuer", TRUSTS_WRITE, {"201": _json("The trust.", _ref("AdminTrust"))},
+        problems=(AdminProblem.CONFLICT,), body=_ref("AdminNewTrust"), body_required=True,
+        description="Its keys: `jwks`, `jwks_uri`, or neither (the issuer's OIDC discovery document).",
+    ),
+    (trusts.ITEM, "GET"): _operation(
+        "adminGetTrust", "Read a trust", TRUSTS_READ, {"200": _json("The trust.", _ref("AdminTrust"))}, problems=_NOT_FOUND, parameters=[_TRUST],
+    ),
+    (trusts.ITEM, "PATCH"): _operation(
+        "adminUpdateTrust", "Change a trust", TRUSTS_WRITE, {"200": _json("The changed trust.", _ref("AdminTrust"))},
+        problems=_NOT_FOUND, body=_ref("AdminTrustChanges"), body_required=True, parameters=[_TRUST],
+    ),
+    (trusts.ITEM, "DELETE"): _operation(
+        "adminRemoveTrust", "Stop trusting an issuer", TRUSTS_WRITE,
+        {"200": _json("The federated credentials removed with it (with force).", {"type": "object", "required": ["name", "federations_removed"], "properties": {"name": {"type": "string"}, "federations_removed": {"type": "array", "items": {"type": "object", "required": ["client_id", "federation_id"]}}}})},
+        problems=(*_NOT_FOUND, AdminProblem.CONFLICT),
+        parameters=[_TRUST, _query("force", {"type": "string", "enum": ["true", "false"]}, "true: remove the federated credentials that use it too.")],
+        description="409 while federated credentials use it, unless `force=true`.",
+    ),
     (revocations.COLLECTION, "POST"): _operation(
         "adminRevokeToken", "Revoke one token (a leaked one)", CLIENTS_WRITE,
         {"200": _json("The token's jti and client; `already_revoked` when it was.", {"type": "object", "required": ["jti", "client_id", "expires_at", "already_revoked"]})},
@@ -305,7 +452,7 @@ OPERATIONS: dict[tuple[str, str], Callable[[Any], Schema]] = {
         {"200": _json("A page of events.", {"type": "object", "required": ["items", "next_cursor"], "properties": {"items": {"type": "array", "items": _ref("AdminAuditEvent")}, "next_cursor": _NULLABLE_INT}})},
         parameters=[
             _query("actor", {**_FILTER, "maxLength": 128}, "Who made the change: `client:ID`, `person:NAME`, or an OS user."),
-            _query("client", {**_FILTER, "maxLength": 255}, "The event's subject: a client id, `key-ring`, `console:NAME`."),
+            _query("client", {**_FILTER, "maxLength": 255}, "The event's subject: a client id, `key-ring`, `trust:NAME`, `console:NAME`."),
             _query("action", {"type": "string", "enum": [action.value for action in AuditAction]}, "One kind of event."),
             _query("since", {"type": "integer", "minimum": 0, "maximum": audit.MAX_INSTANT}, "From this instant (epoch seconds)."),
             _query("until", {"type": "integer", "minimum": 0, "maximum": audit.MAX_INSTANT}, "Up to this instant (epoch seconds)."),

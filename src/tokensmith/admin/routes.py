@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tokensmith.admin import audit, clients, keys, revocations, stats
+from tokensmith.admin import audit, clients, federations, keys, revocations, stats, trusts
 from tokensmith.console import routes as console
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -35,6 +35,10 @@ def admin_routes() -> list[Route]:
         _route(clients.SECRETS, post=clients.add_secret),
         _route(clients.SECRET, delete=clients.remove_secret),
         _route(clients.REVOKE_TOKENS, post=clients.revoke_tokens),
+        _route(federations.COLLECTION, get=federations.list_federations, post=federations.add_federation),
+        _route(federations.FEDERATION, delete=federations.remove_federation),
+        _route(trusts.COLLECTION, get=trusts.list_trusts, post=trusts.add_trust),
+        _route(trusts.ITEM, get=trusts.get_trust, patch=trusts.update_trust, delete=trusts.remove_trust),
         _route(revocations.COLLECTION, post=revocations.revoke),
         _route(keys.COLLECTION, get=keys.list_keys),
         _route(keys.ROTATE, post=keys.rotate),

@@ -4,39 +4,16 @@ domain, a CI system) whose tokens federated clients may present."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import click
 
 from tokensmith.cli.clients import emit, read_jwks_file
 from tokensmith.cli.context import changes_on, fail, prepared_node, user_errors
-from tokensmith.domain.client_keys import jwks_kids
-from tokensmith.domain.trusts import DEFAULT_MAX_TOKEN_AGE, ReplayRule, Trust
+from tokensmith.domain.trusts import DEFAULT_MAX_TOKEN_AGE, ReplayRule
 from tokensmith.service import trusts as service
+from tokensmith.service.descriptions import describe_trust, key_source
 
 REPLAY_RULES = click.Choice([rule.value for rule in ReplayRule])
-
-
-def key_source(trust: Trust) -> str:
-    if trust.jwks is not None:
-        return "jwks"
-    return "jwks_uri" if trust.jwks_uri is not None else "discovery"
-
-
-def describe_trust(trust: Trust, federations: int) -> dict[str, Any]:
-    return {
-        "name": trust.name,
-        "issuer": trust.issuer,
-        "keys_from": key_source(trust),
-        "jwks_uri": trust.jwks_uri,
-        "jwks_kids": jwks_kids(trust.jwks) if trust.jwks is not None else None,
-        "audience": trust.audience,  # null: this server's issuer identifier
-        "replay": trust.replay.value,
-        "max_token_age": trust.max_token_age,
-        "federated_credentials": federations,
-        "created_at": trust.created_at,
-        "updated_at": trust.updated_at,
-    }
 
 
 def _exclusive_keys(jwks_uri: str | None, jwks_file: str | None, discovery: bool = False) -> None:
@@ -96,14 +73,12 @@ def add(
 @user_errors
 def list_trusts(as_json: bool) -> None:
     """List the trusted issuers."""
-    node = prepared_node()
-    usage = node.trusts.usage()
-    everyone = node.trusts.list()
+    everyone = service.list_trusts(changes_on(prepared_node()))
     if as_json:
-        emit([describe_trust(each, usage.get(each.name, 0)) for each in everyone], True)
+        emit([describe_trust(each, used) for each, used in everyone], True)
         return
-    for each in everyone:
-        click.echo(f"{each.name}\t{each.issuer}\t{key_source(each)}\t{each.replay.value}\t{usage.get(each.name, 0)} federated")
+    for each, used in everyone:
+        click.echo(f"{each.name}\t{each.issuer}\t{key_source(each)}\t{each.replay.value}\t{used} federated")
 
 
 @trust.command("show")
@@ -112,11 +87,11 @@ def list_trusts(as_json: bool) -> None:
 @user_errors
 def show(name: str, as_json: bool) -> None:
     """Show one trusted issuer."""
-    node = prepared_node()
-    found = node.trusts.get(name)
-    if found is None:
+    try:
+        found, used = service.show_trust(changes_on(prepared_node()), name)
+    except service.TrustNotFound:
         fail(f"no trust {name!r}")
-    emit(describe_trust(found, node.trusts.usage().get(name, 0)), as_json)
+    emit(describe_trust(found, used), as_json)
 
 
 @trust.command("update")

@@ -14,6 +14,14 @@ class TokenBinding(str, Enum):
     MTLS = "mtls"  # every token bound to the client certificate (RFC 8705)
 
 
+def parse_token_binding(text: str) -> TokenBinding:
+    try:
+        return TokenBinding(text)
+    except ValueError:
+        names = ", ".join(binding.value for binding in TokenBinding)
+        raise ValueError(f"unknown token binding {text!r}; one of: {names}") from None
+
+
 class Profile(str, Enum):
     NONE = "none"
     # FAPI 2.0 Security Profile for client credentials: asymmetric or mTLS client

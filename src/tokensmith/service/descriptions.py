@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokensmith.domain.audit import federation_summary
-from tokensmith.domain.client_keys import KEY_PREFIX, key_credential_id, keys_of_jwks
+from tokensmith.domain.client_keys import KEY_PREFIX, jwks_kids, key_credential_id, keys_of_jwks
 from tokensmith.domain.clients import Client, check_custom_claims
 from tokensmith.domain.secrets import StoredSecret
-from tokensmith.domain.trusts import Federation
+from tokensmith.domain.trusts import Federation, Trust
 
 
 def describe(client: Client, now: int, uses: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -87,4 +87,28 @@ def describe_secret(secret: StoredSecret, now: int) -> dict[str, Any]:
         "created_at": secret.created_at,
         "expires_at": secret.expires_at,
         "live": secret.is_live(now),
+    }
+
+
+def key_source(trust: Trust) -> str:
+    if trust.jwks is not None:
+        return "jwks"
+    return "jwks_uri" if trust.jwks_uri is not None else "discovery"
+
+
+def describe_trust(trust: Trust, federations: int) -> dict[str, Any]:
+    """The trust as `tokensmith trust show --json` shows it; `federations`: how many
+    federated credentials use it."""
+    return {
+        "name": trust.name,
+        "issuer": trust.issuer,
+        "keys_from": key_source(trust),
+        "jwks_uri": trust.jwks_uri,
+        "jwks_kids": jwks_kids(trust.jwks) if trust.jwks is not None else None,
+        "audience": trust.audience,  # null: this server's issuer identifier
+        "replay": trust.replay.value,
+        "max_token_age": trust.max_token_age,
+        "federated_credentials": federations,
+        "created_at": trust.created_at,
+        "updated_at": trust.updated_at,
     }

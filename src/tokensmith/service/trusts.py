@@ -22,7 +22,9 @@ __all__ = [
     "TrustSpec",
     "add_trust",
     "existing_trust",
+    "list_trusts",
     "remove_trust",
+    "show_trust",
     "update_trust",
 ]
 
@@ -68,6 +70,18 @@ def existing_trust(changes: Changes, name: str) -> Trust:
     if trust is None:
         raise TrustNotFound(name)
     return trust
+
+
+def list_trusts(changes: Changes) -> list[tuple[Trust, int]]:
+    """Every trust by name, with how many federated credentials use it."""
+    usage = changes.node.trusts.usage()
+    return [(trust, usage.get(trust.name, 0)) for trust in changes.node.trusts.list()]
+
+
+def show_trust(changes: Changes, name: str) -> tuple[Trust, int]:
+    """The trust and how many federated credentials use it; TrustNotFound without it."""
+    trust = existing_trust(changes, name)
+    return trust, changes.node.trusts.usage().get(name, 0)
 
 
 def add_trust(changes: Changes, spec: TrustSpec, now: int) -> Trust:

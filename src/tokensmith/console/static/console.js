@@ -135,16 +135,42 @@
     $("edit-lifetime").value = client.lifetime;
     $("edit-rate-limit").value = client.rate_limit === null ? "" : String(client.rate_limit);
     $("edit-enabled").checked = client.enabled;
+    var usesSecrets = client.auth_method === "client_secret_basic" || client.auth_method === "client_secret_post";
+    $("edit-auth").textContent = "Method: " + client.auth_method + (client.jwks_uri ? ", keys at " + client.jwks_uri : "") +
+      (client.token_binding && client.token_binding !== "none" ? "; tokens bound to " + client.token_binding : "");
+    $("secret-part").hidden = !usesSecrets && client.secrets.length === 0;
     var list = $("secret-list");
     list.replaceChildren();
     client.secrets.forEach(function (secret) {
       var item = document.createElement("li");
       item.textContent = secret.secret_id + " — " + (secret.live ? "live" : "expired") + ", created " + when(secret.created_at) +
-        (secret.expires_at ? ", expires " + when(secret.expires_at) : "") + " ";
+        (secret.expires_at ? ", expires " + when(secret.expires_at) : "") + lastUsed(secret) + " ";
       item.appendChild(button("Remove " + secret.secret_id, function () { removeSecret(client.client_id, secret.secret_id); }));
       list.appendChild(item);
     });
+    $("key-part").hidden = client.auth_method !== "private_key_jwt";
+    var keys = $("key-list");
+    keys.replaceChildren();
+    client.keys.forEach(function (key) {
+      var item = document.createElement("li");
+      item.textContent = key.kid + (key.algorithms ? " (" + key.algorithms.join(", ") + ")" : "") + lastUsed(key);
+      keys.appendChild(item);
+    });
+    $("federation-part").hidden = client.auth_method !== "federated";
+    var federations = $("federation-list");
+    federations.replaceChildren();
+    client.federations.forEach(function (federation) {
+      var item = document.createElement("li");
+      item.textContent = federation.federation_id + " — trust " + federation.trust + ", sub " + federation.subject +
+        (federation.conditions.length ? ", where " + federation.conditions.join(", ") : "") + lastUsed(federation) + " ";
+      item.appendChild(button("Remove " + federation.federation_id, function () { removeFederation(client.client_id, federation.federation_id); }));
+      federations.appendChild(item);
+    });
     $("editor").hidden = false;
+  }
+  function lastUsed(credential) {
+    if (!("last_used_at" in credential)) { return ""; }
+    return credential.last_used_at ? ", last used " + when(credential.last_used_at) : ", never used";
   }
   function openEditor(clientId) {
     return api("GET", "/admin/v1/clients/" + encodeURIComponent(clientId)).then(function (result) {
@@ -182,7 +208,38 @@
       return openEditor(clientId);
     }).catch(failed);
   }
+  $("add-federation").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target, clientId = editing;
+    var spec = { trust: form.trust.value.trim(), subject: form.subject.value.trim(), conditions: words(form.conditions.value) };
+    api("POST", "/admin/v1/clients/" + encodeURIComponent(clientId) + "/federations", spec).then(function (result) {
+      form.reset();
+      say("Federated credential " + result.body.federation_id + " added to " + clientId + ".");
+      return openEditor(clientId);
+    }).catch(failed);
+  });
+  function removeFederation(clientId, federationId) {
+    api("DELETE", "/admin/v1/clients/" + encodeURIComponent(clientId) + "/federations/" + encodeURIComponent(federationId)).then(function () {
+      say("Federated credential " + federationId + " removed.");
+      return openEditor(clientId);
+    }).catch(failed);
+  }
   $("close-editor").addEventListener("click", function () { $("editor").hidden = true; editing = null; });
+
+  // --- Trusts -----------------------------------------------------------------------
+  loaders.trusts = function () {
+    return api("GET", "/admin/v1/trusts").then(function (result) {
+      var body = $("trust-table").tBodies[0];
+      body.replaceChildren();
+      result.body.items.forEach(function (trust) {
+        var row = document.createElement("tr");
+        var keys = trust.keys_from === "jwks" ? "inline (" + trust.jwks_kids.join(", ") + ")" : trust.keys_from === "jwks_uri" ? trust.jwks_uri : "discovery";
+        [trust.name, trust.issuer, keys, trust.audience || "this server", trust.replay, trust.max_token_age + " s", String(trust.federated_credentials)]
+          .forEach(function (text) { cell(row, text); });
+        body.appendChild(row);
+      });
+    }).catch(failed);
+  };
 
   // --- Keys -------------------------------------------------------------------------
   loaders.keys = function () {
