@@ -243,6 +243,7 @@ def markdown(results: dict[str, Any], plotted: bool) -> str:
     add("python3 bench/run.py --report-only      # re-render docs/ from .bench/results.json")
     add(f"taskset -c {settings['server_cpu']} .bench/venv/bin/python bench/signing.py   # the raw signing limit alone")
     add(f"taskset -c {settings['server_cpu']} .bench/venv/bin/python bench/verify.py    # verification alone")
+    add("make burst | bench-client-auth | bench-dpop    # the guard under a burst; private_key_jwt; DPoP (their own sections)")
     add("```\n")
     add(
         "What one point runs (the harness sets the `BENCH_*` variables: Authorization header, body, "
