@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.outbound.servers import TestServer, json_route, raw_route
 from tests.support.clock import FakeClock
 from tokensmith.jose.jwk import public_jwk
-from tokensmith.outbound.key_sets import InlineKeySet, KeySets, KeySetTimes, KeysUnavailable, RemoteKeySet, keys_from_document
+from tokensmith.outbound.key_sets import KeySets, KeySetTimes, KeysUnavailable, RemoteKeySet
 from tokensmith.outbound.policy import OutboundPolicy
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -220,35 +220,3 @@ def test_the_registry_takes_its_times_from_the_settings(monkeypatch: pytest.Monk
     monkeypatch.setenv("TOKENSMITH_JWKS_MAX_AGE_SECONDS", "600")
     monkeypatch.setenv("TOKENSMITH_JWKS_MAX_STALE_SECONDS", "7200")
     assert KeySets.from_settings(Settings()).times == KeySetTimes(30, 600, 7200)
-
-
-def test_an_inline_set_answers_like_a_fetched_one() -> None:
-    key_set = InlineKeySet.from_document(jwks("a", "b"))
-    assert [key.kid for key in key_set.keys_now(None)] == ["a", "b"]
-    assert [key.kid for key in key_set.keys_now("b")] == ["b"]
-    assert key_set.keys_now("c") == ()
-    assert asyncio.run(key_set.keys("a")) == key_set.keys_now("a")
-
-
-@pytest.mark.parametrize(
-    ("document", "reason"),
-    [
-        ({"keys": [ec_jwk("a"), ec_jwk("b", d="AAAA")]}, "key 2 has a private member 'd'"),
-        ({"keys": [{"kty": "oct", "kid": "h", "k": "AAAA"}]}, "key 1 has a private member 'k'"),
-        ({"keys": [{"kty": "oct", "kid": "h"}]}, "no usable signature key (key 1: unsupported key type 'oct')"),
-        ({"keys": [ec_jwk("a", use="enc")]}, "no usable signature key (key 1: key is not a signature key)"),
-        ({"keys": []}, "no usable signature key"),
-        ({"keys": {}}, "the JWKS has no 'keys' list"),
-        ({}, "the JWKS has no 'keys' list"),
-        (jwks(*(f"k{n}" for n in range(65))), "the JWKS has 65 keys, more than 64"),
-    ],
-)
-def test_registration_refuses_a_document_with_a_one_line_reason(document: dict[str, Any], reason: str) -> None:
-    with pytest.raises(ValueError) as refused:
-        keys_from_document(document)
-    assert str(refused.value) == reason
-
-
-def test_registration_skips_unusable_keys_beside_usable_ones() -> None:
-    keys = keys_from_document({"keys": [{"kty": "oct", "kid": "h"}, ec_jwk("a")]})
-    assert [key.kid for key in keys] == ["a"]

@@ -37,14 +37,9 @@ def matched_secret(client: Client | None, credentials: ClientCredentials, checke
     return matched if client.enabled and client.auth_method.uses_secrets else None
 
 
-def secret_checks_out(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> bool:
-    """Whether the secret is one of the client's live secrets and the client is enabled."""
-    return matched_secret(client, credentials, checker, now) is not None
-
-
 def authenticate(client: Client | None, credentials: ClientCredentials, checker: SecretChecker, now: int) -> Client:
-    """The client if `secret_checks_out`, else the one invalid_client refusal."""
-    if not secret_checks_out(client, credentials, checker, now) or client is None:
+    """The client if `matched_secret` finds its secret, else the one invalid_client refusal."""
+    if matched_secret(client, credentials, checker, now) is None or client is None:
         raise TokensmithError(Problem.INVALID_CLIENT)
     return client
 

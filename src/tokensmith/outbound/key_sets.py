@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from tokensmith.domain.client_keys import PRIVATE_MEMBERS
 from tokensmith.jose.jwk import ALGORITHMS, UnusableKey, VerificationKey, parse_jwk
 from tokensmith.outbound.fetch import Fetched, Resolver, fetch, system_resolver
 from tokensmith.outbound.policy import MAX_URL_LENGTH, FetchFailed, FetchRefused, OutboundPolicy
@@ -31,8 +32,6 @@ logger = logging.getLogger("tokensmith.outbound")
 T = TypeVar("T")
 
 MAX_KEYS = 64
-# RFC 7518 §6.2.2, §6.3.2, §6.4.1, RFC 8037 §2: members only a private or secret key has.
-PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 
 
 class KeysUnavailable(Exception):
@@ -64,27 +63,11 @@ def _entries(document: Mapping[str, Any]) -> list[Any]:
 def _parse(entry: Any, number: int) -> tuple[VerificationKey, ...]:
     if not isinstance(entry, dict):
         raise UnusableKey("is not a JSON object")
-    for member in PRIVATE_MEMBERS:
-        if member in entry:
-            # A published private key is compromised; never use any part of it.
-            raise ValueError(f"key {number} has a private member {member!r}")
+    private = sorted(PRIVATE_MEMBERS & entry.keys())
+    if private:
+        # A published private key is compromised; never use any part of it.
+        raise ValueError(f"key {number} has a private member {private[0]!r}")
     return parse_jwk(entry, ALGORITHMS)
-
-
-def keys_from_document(document: Mapping[str, Any]) -> tuple[VerificationKey, ...]:
-    """The usable keys of a JWKS, for registration (`--jwks-file`): ValueError with a
-    one-line reason for a document that must not be registered. Keys tokensmith never
-    verifies with (oct, small RSA, other curves) are skipped, unless none is left."""
-    found: list[VerificationKey] = []
-    skipped: list[str] = []
-    for number, entry in enumerate(_entries(document), start=1):
-        try:
-            found.extend(_parse(entry, number))
-        except UnusableKey as exc:
-            skipped.append(f"key {number}: {exc}")
-    if not found:
-        raise ValueError("no usable signature key" + (f" ({'; '.join(skipped)})" if skipped else ""))
-    return tuple(found)
 
 
 def _lenient(document: Mapping[str, Any], host: str) -> tuple[VerificationKey, ...]:
@@ -117,23 +100,6 @@ class _Indexed:
 
     def select(self, kid: str | None) -> tuple[VerificationKey, ...]:
         return self.keys if kid is None else self.by_kid.get(kid, ())
-
-
-class InlineKeySet:
-    """Keys registered with the client or trust itself: never fetched."""
-
-    def __init__(self, keys: tuple[VerificationKey, ...]) -> None:
-        self._keys = _Indexed.of(keys)
-
-    @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> InlineKeySet:
-        return cls(keys_from_document(document))
-
-    def keys_now(self, kid: str | None) -> tuple[VerificationKey, ...]:
-        return self._keys.select(kid)
-
-    async def keys(self, kid: str | None) -> tuple[VerificationKey, ...]:
-        return self._keys.select(kid)
 
 
 @dataclass(frozen=True)
@@ -268,7 +234,7 @@ class KeySets:
 
     def for_trust(self, issuer: str, jwks_uri: str | None = None) -> KeySource:
         """A trusted issuer's keys: at its explicit jwks_uri, else by discovery. (A
-        trust with `--jwks-file` is an InlineKeySet made when the trust is loaded.)"""
+        trust with `--jwks-file` has them already: domain/trusts.py Trust.registered_keys.)"""
         return self.get(jwks_uri) if jwks_uri else self.for_issuer(issuer)
 
 
